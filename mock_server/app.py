@@ -1,0 +1,135 @@
+"""The app factory: configuration in, a Flask app out. No import-time side effects."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from .api import create_api_blueprint
+from .auth import Authenticator
+from .config import Settings
+from .context import MockContext
+from .engines import Engine
+from .errors import ApiError, ErrorKind
+from .fixtures import FixtureIndex
+from .images import ImageChecker, ImageLimits
+from .journal import Journal
+from .meta import create_meta_blueprint
+from .cors import install_cors
+from .spec import Contract
+
+log = logging.getLogger("facematch")
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings()
+    contract = Contract(settings.spec_path)
+    fixtures = FixtureIndex.load(settings.fixtures_dir)
+    ctx = MockContext(
+        settings=settings,
+        contract=contract,
+        auth=Authenticator(settings.auth, settings.jwt_secret),
+        images=ImageChecker(
+            ImageLimits(settings.min_image_bytes, settings.max_image_bytes, settings.max_image_pixels)
+        ),
+        engine=build_engine(settings, fixtures),
+        fixtures=fixtures,
+        journal=Journal(settings.journal_path, settings.journal_limit) if settings.journal_path else None,
+    )
+    app = Flask(__name__)
+    app.config["MOCK_CONTEXT"] = ctx
+    app.url_map.strict_slashes = False
+    install_correlation_id(app, contract)
+    install_cors(app, settings.cors_origins)
+    app.register_blueprint(create_api_blueprint(ctx))
+    app.register_blueprint(create_meta_blueprint(ctx))
+    install_error_handlers(app)
+    if settings.strict:
+        from .strict import install_strict
+
+        install_strict(app, contract)
+    if settings.prefix:
+        app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.prefix)  # type: ignore[method-assign]
+    return app
+
+
+def build_engine(settings: Settings, fixtures: FixtureIndex) -> Engine:
+    if settings.mode == "real":
+        from .engines.real import RealEngine  # heavy imports only in real mode
+
+        return RealEngine(settings.real)
+    from .engines.canned import CannedEngine
+
+    return CannedEngine(fixtures)
+
+
+def install_correlation_id(app: Flask, contract: Contract) -> None:
+    header = next((param for param in contract.headers if param.name == CORRELATION_HEADER), None)
+
+    @app.before_request
+    def take_correlation_id() -> None:
+        value = request.headers.get(CORRELATION_HEADER)
+        problem = header.check(value) if (header and value is not None) else None
+        g.correlation_problem = problem
+        g.correlation_id = value if value and not problem else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_correlation_id(response: Response) -> Response:
+        response.headers[CORRELATION_HEADER] = g.get("correlation_id") or uuid.uuid4().hex
+        if g.get("close_connection"):
+            response.headers["Connection"] = "close"
+        return response
+
+
+def install_error_handlers(app: Flask) -> None:
+    def respond(error: ApiError) -> Response:
+        return app.response_class(error.body_bytes(), status=error.status, mimetype="application/json")
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return respond(error)
+
+    @app.errorhandler(NotFound)
+    def not_found(_: Any) -> Response:
+        return respond(ApiError(ErrorKind.NOT_FOUND, {"path": request.path}))
+
+    @app.errorhandler(MethodNotAllowed)
+    def not_allowed(_: Any) -> Response:
+        return respond(ApiError(ErrorKind.METHOD_NOT_ALLOWED, {"method": request.method}))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        # Werkzeug's own refusals (e.g. a malformed request line or body): JSON, never HTML.
+        status = error.code or 400
+        if status >= 500:
+            status = 400
+        return app.response_class(
+            ApiError(ErrorKind.INTERNAL).body_bytes(), status=status, mimetype="application/json"
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        # ERR-4: never a 5xx or a traceback to the client; the server log keeps the details
+        # (no request bodies are ever logged).
+        log.exception("unexpected error while handling %s %s", request.method, request.path)
+        return respond(ApiError(ErrorKind.INTERNAL))
+
+
+class PrefixMiddleware:
+    """Serves every route under an extra mount prefix as well as at the root."""
+
+    def __init__(self, wsgi_app: Any, prefix: str) -> None:
+        self.wsgi_app = wsgi_app
+        self.prefix = "/" + prefix.strip("/")
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.prefix
+            environ["PATH_INFO"] = path[len(self.prefix) :] or "/"
+        return self.wsgi_app(environ, start_response)

@@ -1,0 +1,214 @@
+"""The ``facematch`` command: serve the mock, mint tokens, and the subcommands that other
+modules register (``check`` from the contract kit, ``models`` for real mode, ``bulk``)."""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import importlib
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .auth import mint_token
+from .config import DEV_JWT_SECRET, RealModeSettings, Settings
+
+#: Modules that add subcommands with ``register(subparsers)``.
+SUBCOMMAND_MODULES = ("contract_tests.cli", "mock_server.cli_models", "mock_server.bulk.cli")
+
+
+def default_workers() -> int:
+    """Two sync workers per core: request handling is short and mostly CPU."""
+    return max(2, 2 * multiprocessing.cpu_count())
+
+
+def parse_latency(text: str) -> tuple[int, int]:
+    """``200`` -> (200, 200); ``100-400`` -> (100, 400); milliseconds."""
+    low, sep, high = text.partition("-")
+    try:
+        bounds = (int(low), int(high) if sep else int(low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"latency must be MS or LOW-HIGH in milliseconds, not {text!r}")
+    if bounds[0] < 0 or bounds[1] < bounds[0]:
+        raise argparse.ArgumentTypeError(f"latency range must satisfy 0 <= LOW <= HIGH, not {text!r}")
+    return bounds
+
+
+def parse_origins(text: str) -> tuple[str, ...]:
+    if text.strip().lower() in ("", "none", "off"):
+        return ()
+    return tuple(origin.strip() for origin in text.split(",") if origin.strip())
+
+
+def add_serve(subparsers: argparse._SubParsersAction) -> None:
+    env = os.environ.get
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the mock (or the real-model mode) under gunicorn",
+        description="Serve POST /advanced_facematch (also under /sumi/v1) with gunicorn.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    serve.add_argument("--mode", choices=("mock", "real"), default=env("FACEMATCH_MODE", "mock"),
+                       help="mock: canned, deterministic answers; real: face detection, liveness and match models")
+    serve.add_argument("--host", default=env("FACEMATCH_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(env("FACEMATCH_PORT", "8080")))
+    serve.add_argument("--workers", type=int, default=None,
+                       help="gunicorn worker processes (default: 2 per CPU core in mock mode, 1 per core in real mode)")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="threads per worker (default: 1 in mock mode; real mode picks its own)")
+    serve.add_argument("--auth", choices=("jwt", "any"), default=env("FACEMATCH_AUTH", "jwt"),
+                       help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token")
+    serve.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
+                       help="HS256 secret (default: the documented development secret; env FACEMATCH_JWT_SECRET)")
+    serve.add_argument("--prefix", default=env("FACEMATCH_PREFIX", ""),
+                       help="extra mount prefix for every route, e.g. /api")
+    serve.add_argument("--strict", action="store_true",
+                       help="check every response against openapi.yaml and the rules (development)")
+    serve.add_argument("--cors", type=parse_origins, default=parse_origins(env("FACEMATCH_CORS", "*")),
+                       help="allowed CORS origins, comma-separated; '*' for any; 'none' to turn CORS off")
+    serve.add_argument("--latency", type=parse_latency, default=(0, 0),
+                       help="add latency to every answer: MS or LOW-HIGH (milliseconds)")
+    serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
+    serve.add_argument("--journal-limit", type=int, default=1000, help="entries the journal keeps")
+    serve.add_argument("--models-dir", type=Path, default=_env_path("FACEMATCH_MODELS_DIR"),
+                       help="real mode: directory with the MiniFASNet ONNX files (env FACEMATCH_MODELS_DIR)")
+    serve.add_argument("--match-distance", type=float, default=RealModeSettings.match_distance,
+                       help="real mode: embedding distance at or below which two faces match")
+    serve.add_argument("--liveness-threshold", type=float, default=None,
+                       help="real mode: real-class probability (0..1) at or above which a photo is real "
+                            "(default: the class with the largest fused probability wins)")
+    serve.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, seconds")
+    serve.add_argument("--quiet", action="store_true", help="no access log")
+    serve.set_defaults(func=run_serve)
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def settings_from_args(args: argparse.Namespace, journal_path: Path | None) -> Settings:
+    return Settings(
+        mode=args.mode,
+        auth=args.auth,
+        jwt_secret=args.jwt_secret,
+        prefix=args.prefix,
+        strict=args.strict,
+        cors_origins=args.cors,
+        latency_ms=args.latency,
+        journal_path=journal_path,
+        journal_limit=args.journal_limit,
+        real=RealModeSettings(
+            models_dir=args.models_dir,
+            match_distance=args.match_distance,
+            liveness_threshold=args.liveness_threshold,
+        ),
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .server import GunicornServer
+
+    if args.mode == "real":
+        problem = real_mode_problem(args.models_dir)
+        if problem:
+            print(f"facematch serve: {problem}", file=sys.stderr)
+            return 2
+    journal_path = None
+    if not args.no_journal:
+        journal_dir = Path(tempfile.mkdtemp(prefix="facematch-journal-"))
+        master = os.getpid()
+        atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
+        journal_path = journal_dir / "journal.jsonl"
+    settings = settings_from_args(args, journal_path)
+    real = args.mode == "real"
+    workers = args.workers or (multiprocessing.cpu_count() if real else default_workers())
+    threads = args.threads or (2 if real else 1)
+    options = {
+        "bind": f"{args.host}:{args.port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": args.timeout,
+        "graceful_timeout": 5,
+        "accesslog": None if args.quiet else "-",
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "facematch",
+        # Several mocks may run side by side (tests, CI): no shared control socket.
+        "control_socket_disable": True,
+        # Headers only; bodies are never logged. The Authorization header is not in this format.
+        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-correlation-id}o)s"',
+    }
+    GunicornServer(settings, options).run()
+    return 0
+
+
+def real_mode_problem(models_dir: Path | None) -> str | None:
+    """A clear sentence when real mode cannot start, None when it can."""
+    missing = [name for name in ("numpy", "onnxruntime", "dlib") if importlib.util.find_spec(name) is None]
+    if missing:
+        return (f"real mode needs {', '.join(missing)}: install the extra with "
+                "pip install -e '.[real]'")
+    if models_dir is None:
+        return ("real mode needs the liveness models: pass --models-dir DIR (or set FACEMATCH_MODELS_DIR); "
+                "'facematch models fetch --dir DIR' downloads them")
+    if not models_dir.is_dir():
+        return f"models directory {models_dir} does not exist"
+    return None
+
+
+def add_token(subparsers: argparse._SubParsersAction) -> None:
+    token = subparsers.add_parser(
+        "token",
+        help="print a development bearer token (HS256 JWT)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    token.add_argument("--expires-in", type=int, default=3600, help="seconds until exp; 0 for no exp claim")
+    token.add_argument("--subject", default="facematch-dev", help="the sub claim")
+    token.add_argument("--jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
+                       help="HS256 secret (env FACEMATCH_JWT_SECRET)")
+    token.set_defaults(func=lambda args: _print_token(args))
+
+
+def _print_token(args: argparse.Namespace) -> int:
+    expires = None if args.expires_in == 0 else args.expires_in
+    print(mint_token(args.jwt_secret, subject=args.subject, expires_in=expires))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facematch",
+        description="Mock server and contract-test kit for the Advanced Facematch API.",
+    )
+    parser.add_argument("--version", action="version", version=f"facematch-kit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_serve(subparsers)
+    add_token(subparsers)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if not error.name or not name.startswith(error.name):
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

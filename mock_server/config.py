@@ -1,0 +1,66 @@
+"""Configuration as plain data: built by the CLI (or a test) and handed to the app factory."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from . import FIXTURES_DIR, SPEC_PATH
+
+#: Development signing secret for HS256 tokens. Documented in the README; override it with
+#: ``--jwt-secret`` or ``FACEMATCH_JWT_SECRET`` anywhere the mock is reachable by others.
+DEV_JWT_SECRET = "facematch-kit-development-secret"
+
+MIN_IMAGE_BYTES = 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True)
+class RealModeSettings:
+    """Real-model mode: where the liveness models are and the decision thresholds."""
+
+    models_dir: Path | None = None
+    #: Euclidean distance between dlib embeddings at or below which two faces match.
+    match_distance: float = 0.6
+    #: Fused MiniFASNet real-class probability (0..1) at or above which a photo is real;
+    #: None means "real when class 1 has the largest fused probability" (upstream's rule).
+    liveness_threshold: float | None = None
+    #: Longest side, in pixels, that a photo is scaled down to before detection.
+    detect_max_side: int = 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Literal["mock", "real"] = "mock"
+    auth: Literal["jwt", "any"] = "jwt"
+    jwt_secret: str = DEV_JWT_SECRET
+    #: Extra mount point for every route (``/advanced_facematch`` and the gateway path
+    #: ``/sumi/v1/advanced_facematch`` are always served).
+    prefix: str = ""
+    #: Check every response against openapi.yaml and the rules catalogue.
+    strict: bool = False
+    #: CORS allowed origins; empty tuple turns CORS off; ("*",) allows any origin.
+    cors_origins: tuple[str, ...] = ("*",)
+    #: Injected latency in milliseconds: (low, high); (0, 0) for none.
+    latency_ms: tuple[int, int] = (0, 0)
+    #: Where the request journal lives (shared by all workers); None turns it off.
+    journal_path: Path | None = None
+    journal_limit: int = 1000
+    spec_path: Path = SPEC_PATH
+    fixtures_dir: Path = FIXTURES_DIR
+    min_image_bytes: int = MIN_IMAGE_BYTES
+    max_image_bytes: int = MAX_IMAGE_BYTES
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+    real: RealModeSettings = field(default_factory=RealModeSettings)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Two full-size images plus room for the form's other parts and framing."""
+        return 2 * self.max_image_bytes + 256 * 1024
+
+
+def env_default(name: str, default: str) -> str:
+    return os.environ.get(name, default)

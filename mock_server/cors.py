@@ -1,0 +1,42 @@
+"""CORS for local frontends: on by default for any origin, configurable, preflight answered
+before authentication (browsers send preflights without credentials)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+ALLOWED_HEADERS = "Authorization, Content-Type, Prefer, X-Correlation-ID"
+EXPOSED_HEADERS = "X-Correlation-ID, X-Contract-Violation"
+ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
+MAX_AGE = "600"
+
+
+def install_cors(app: Flask, origins: tuple[str, ...]) -> None:
+    if not origins:
+        return
+    any_origin = "*" in origins
+
+    def allowed(origin: str | None) -> str | None:
+        if any_origin:
+            return "*"
+        return origin if origin in origins else None
+
+    @app.before_request
+    def preflight() -> Response | None:
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response = app.response_class(status=204)
+            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = MAX_AGE
+            return response
+        return None
+
+    @app.after_request
+    def add_headers(response: Response) -> Response:
+        origin = allowed(request.headers.get("Origin"))
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+            if origin != "*":
+                response.headers.add("Vary", "Origin")
+        return response

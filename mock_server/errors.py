@@ -1,0 +1,128 @@
+"""Errors as data: the one place that maps each failure kind to its status and JSON body.
+
+Every layer raises :class:`ApiError` with an :class:`ErrorKind`; ``error_body`` turns it
+into the bytes the client sees. The shapes follow the contract: 400 and 401 answer
+``{"msg": ...}`` (ERR-1, ERR-2); 422 answers ``{"detail": {...}, "message": ...}`` (ERR-3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .jsonbody import encode
+
+
+class ErrorKind(Enum):
+    # ERR-1: the request is the operation, but an image cannot be used (400).
+    EMPTY_IMAGE = "empty_image"
+    IMAGE_TOO_SMALL = "image_too_small"
+    IMAGE_TOO_LARGE = "image_too_large"
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    CORRUPT_IMAGE = "corrupt_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    NO_FACE = "no_face"
+    PROCESSING_FAILED = "processing_failed"
+    BODY_TOO_LARGE = "body_too_large"
+    # ERR-2: authentication (401).
+    TOKEN_MISSING = "token_missing"
+    TOKEN_MALFORMED = "token_malformed"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_NOT_YET_VALID = "token_not_yet_valid"
+    TOKEN_INVALID = "token_invalid"
+    # ERR-3: not the operation at all (422).
+    NOT_MULTIPART = "not_multipart"
+    MALFORMED_MULTIPART = "malformed_multipart"
+    MISSING_IMAGE1 = "missing_image1"
+    UNKNOWN_FIELD = "unknown_field"
+    DUPLICATE_FIELD = "duplicate_field"
+    INVALID_FIELD = "invalid_field"
+    INVALID_HEADER = "invalid_header"
+    UNKNOWN_EXAMPLE = "unknown_example"
+    # Outside the operation (still JSON, never HTML: ERR-4).
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    template: str  # str.format template over the error's ``params``
+
+
+ERRORS: dict[ErrorKind, ErrorSpec] = {
+    ErrorKind.EMPTY_IMAGE: ErrorSpec(400, "{field} is empty"),
+    ErrorKind.IMAGE_TOO_SMALL: ErrorSpec(
+        400, "{field} is too small: {size} bytes (the minimum is {limit} bytes)"
+    ),
+    ErrorKind.IMAGE_TOO_LARGE: ErrorSpec(
+        400, "{field} is too large: over {limit} bytes (the maximum is {limit} bytes)"
+    ),
+    ErrorKind.UNSUPPORTED_IMAGE: ErrorSpec(
+        400, "{field} is not a supported image: send JPEG, PNG or WebP"
+    ),
+    ErrorKind.CORRUPT_IMAGE: ErrorSpec(400, "{field} could not be decoded: the image data is truncated or corrupt"),
+    ErrorKind.TOO_MANY_PIXELS: ErrorSpec(
+        400, "{field} has too many pixels (the maximum is {limit})"
+    ),
+    ErrorKind.NO_FACE: ErrorSpec(400, "no usable face found in {field}"),
+    ErrorKind.PROCESSING_FAILED: ErrorSpec(400, "{field} could not be processed"),
+    ErrorKind.BODY_TOO_LARGE: ErrorSpec(
+        400, "request body is too large: {size} bytes (the maximum is {limit} bytes)"
+    ),
+    ErrorKind.TOKEN_MISSING: ErrorSpec(401, "missing bearer token: send Authorization: Bearer <token>"),
+    ErrorKind.TOKEN_MALFORMED: ErrorSpec(401, "malformed bearer token"),
+    ErrorKind.TOKEN_EXPIRED: ErrorSpec(401, "token has expired"),
+    ErrorKind.TOKEN_NOT_YET_VALID: ErrorSpec(401, "token is not valid yet"),
+    ErrorKind.TOKEN_INVALID: ErrorSpec(401, "invalid token"),
+    ErrorKind.NOT_MULTIPART: ErrorSpec(422, "request body must be multipart/form-data"),
+    ErrorKind.MALFORMED_MULTIPART: ErrorSpec(422, "request body is not well-formed multipart/form-data"),
+    ErrorKind.MISSING_IMAGE1: ErrorSpec(422, "field image1 is required"),
+    ErrorKind.UNKNOWN_FIELD: ErrorSpec(422, "unknown form field {field}"),
+    ErrorKind.DUPLICATE_FIELD: ErrorSpec(422, "form field {field} was sent more than once"),
+    ErrorKind.INVALID_FIELD: ErrorSpec(422, "form field {field} is invalid: {reason}"),
+    ErrorKind.INVALID_HEADER: ErrorSpec(422, "header {field} is invalid: {reason}"),
+    ErrorKind.UNKNOWN_EXAMPLE: ErrorSpec(422, "unknown example {name!r}: see detail.available"),
+    ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
+    ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
+    ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),
+}
+
+
+@dataclass
+class ApiError(Exception):
+    """A failure the client is told about; ``params`` fill the message template."""
+
+    kind: ErrorKind
+    params: dict[str, Any] = field(default_factory=dict)
+    #: Extra keys for the 422 ``detail`` object (e.g. the list of example names).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def status(self) -> int:
+        return ERRORS[self.kind].status
+
+    @property
+    def message(self) -> str:
+        return ERRORS[self.kind].template.format(**self.params)
+
+    def body(self) -> dict[str, Any]:
+        if self.status == 422:
+            detail: dict[str, Any] = {"error": self.kind.value}
+            if "field" in self.params:
+                detail["field"] = self.params["field"]
+            detail.update(self.extra)
+            return {"detail": detail, "message": self.message}
+        return {"msg": self.message}
+
+    def body_bytes(self) -> bytes:
+        return encode(self.body())
+
+
+def api_error(kind: ErrorKind, **params: Any) -> ApiError:
+    return ApiError(kind, params)
