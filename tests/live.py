@@ -1,0 +1,80 @@
+"""Start the real server (``facematch serve``: gunicorn) on a free port for a test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def start_server(*cli_args: str, env: dict[str, str] | None = None, ready_timeout: float = 60.0) -> Iterator[str]:
+    """Run ``facematch serve --port FREE *cli_args`` and yield its base URL.
+
+    Two workers unless ``--workers`` is given. The server's output goes to a temporary log
+    that is printed if it fails to start.
+    """
+    port = free_port()
+    args = list(cli_args)
+    if "--workers" not in args:
+        args += ["--workers", "2"]
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    log = tempfile.NamedTemporaryFile(prefix="facematch-server-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base_url, process, Path(log.name), ready_timeout)
+        yield base_url
+    finally:
+        _stop(process)
+        log.close()
+        os.unlink(log.name)
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not answer /healthz within {timeout}s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
