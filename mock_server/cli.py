@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from . import SPEC_PATH, __version__
 from .auth import mint_token
 from .config import DEV_JWT_SECRET, RealModeSettings, Settings
 
@@ -81,6 +81,8 @@ def add_serve(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--liveness-threshold", type=float, default=None,
                        help="real mode: real-class probability (0..1) at or above which a photo is real "
                             "(default: the class with the largest fused probability wins)")
+    serve.add_argument("--spec", type=Path, default=_env_path("FACEMATCH_SPEC") or SPEC_PATH,
+                       help="the contract to serve (env FACEMATCH_SPEC)")
     serve.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, seconds")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(func=run_serve)
@@ -102,6 +104,7 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None) -> S
         latency_ms=args.latency,
         journal_path=journal_path,
         journal_limit=args.journal_limit,
+        spec_path=args.spec,
         real=RealModeSettings(
             models_dir=args.models_dir,
             match_distance=args.match_distance,
