@@ -99,8 +99,11 @@ def install_error_handlers(app: Flask) -> None:
         return respond(ApiError(ErrorKind.NOT_FOUND, {"path": request.path}))
 
     @app.errorhandler(MethodNotAllowed)
-    def not_allowed(_: Any) -> Response:
-        return respond(ApiError(ErrorKind.METHOD_NOT_ALLOWED, {"method": request.method}))
+    def not_allowed(error: MethodNotAllowed) -> Response:
+        response = respond(ApiError(ErrorKind.METHOD_NOT_ALLOWED, {"method": request.method}))
+        if error.valid_methods:  # RFC 9110: a 405 lists what the resource does allow
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

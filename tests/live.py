@@ -63,7 +63,7 @@ def _wait_ready(base_url: str, process: subprocess.Popen, log: Path, timeout: fl
         try:
             if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer in time
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server did not answer /healthz within {timeout}s:\n{log.read_text()}")

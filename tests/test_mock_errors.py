@@ -200,6 +200,7 @@ def test_err4_other_paths_and_methods_answer_json(mock_url: str, auth: dict[str,
     assert missing.json() == {"msg": "no such resource: /nowhere"}
     wrong = requests.get(mock_url + "/advanced_facematch", timeout=10)
     assert (wrong.status_code, wrong.json()) == (405, {"msg": "method GET is not allowed here"})
+    assert wrong.headers["Allow"] == "OPTIONS, POST"
     assert wrong.headers["X-Correlation-ID"]
 
 
