@@ -1,0 +1,74 @@
+"""Sends the kit's requests to an implementation and records each exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from .exchange import USE_TOKEN, KitRequest, Record, Recorder
+from .rules import Exchange, Part
+
+OPERATION_PATH = "/advanced_facematch"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the implementation is and how to authenticate to it."""
+
+    base_url: str
+    token: str
+    timeout: float = 60.0
+
+    @property
+    def operation_url(self) -> str:
+        return self.base_url.rstrip("/") + OPERATION_PATH
+
+
+class Client:
+    def __init__(self, target: Target, recorder: Recorder) -> None:
+        self.target = target
+        self.recorder = recorder
+        self.session = requests.Session()
+
+    def send(self, request: KitRequest, test: str) -> Record:
+        """Send one request, check it against every rule, record and return the result."""
+        headers = dict(request.headers)
+        if request.authorization == USE_TOKEN:
+            headers["Authorization"] = f"Bearer {self.target.token}"
+        elif request.authorization is not None:
+            headers["Authorization"] = request.authorization
+        if request.correlation_id is not None:
+            headers["X-Correlation-ID"] = request.correlation_id
+        if request.raw_body is not None:
+            if request.raw_content_type:
+                headers["Content-Type"] = request.raw_content_type
+            response = self.session.post(self.target.operation_url, data=request.raw_body, headers=headers,
+                                         timeout=self.target.timeout)
+        else:
+            files = [(u.name, (u.filename, u.data, u.content_type)) for u in request.uploads]
+            files += [(name, (None, value)) for name, value in request.fields]
+            response = self.session.post(self.target.operation_url, files=files or None, headers=headers,
+                                         timeout=self.target.timeout)
+        exchange = Exchange(
+            method="POST",
+            url=response.request.url or self.target.operation_url,
+            request_headers=dict(response.request.headers),
+            parts=summarise(request),
+            sent_image2=request.sends_image2,
+            sent_correlation_id=request.correlation_id,
+            status=response.status_code,
+            response_headers=dict(response.headers),
+            body=response.content,
+            fate=request.fate,
+            raw_content_type=request.raw_content_type if request.raw_body is not None else None,
+        )
+        return self.recorder.add(test, request, exchange)
+
+
+def summarise(request: KitRequest) -> tuple[Part, ...]:
+    if request.raw_body is not None:
+        return ()
+    parts = [Part(u.name, u.filename, len(u.data), u.content_type) for u in request.uploads]
+    parts += [Part(name, None, len(value.encode()), None, value) for name, value in request.fields]
+    return tuple(parts)

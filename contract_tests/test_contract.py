@@ -1,0 +1,151 @@
+"""Profile `contract`: the rules hold on every response, for every image and every input.
+
+Never assumes what a model decides about a photo: a usable photo may get 200 or 400.
+Only inputs whose fate the contract fixes (empty, clearly too small or too large, not an
+image, truncated, no image1, not multipart, bad tokens) must get their status and body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import combinations
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from . import fixtures, images, strategies
+from .client import Client
+from .exchange import KitRequest, Recorder, Upload, explain
+from .profiles import KitConfig
+from .tokens import TokenCases
+
+
+def run_property(kit: KitConfig, strategy: st.SearchStrategy[KitRequest], send: Callable[[KitRequest], None],
+                 max_examples: int | None = None) -> None:
+    """Send ``max_examples`` generated requests; every exchange is judged when it is recorded."""
+
+    @seed(kit.seed)
+    @settings(max_examples=max_examples or kit.max_examples, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate], derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(request: KitRequest) -> None:
+        send(request)
+
+    run()
+
+
+def assert_rules_hold(recorder: Recorder, test: str) -> None:
+    records = recorder.for_test(test)
+    failing = [r for r in records if r.failures]
+    assert not failing, f"{len(failing)} of {len(records)} responses broke the contract:\n" + explain(failing)
+
+
+@pytest.fixture(scope="module")
+def faces(kit: KitConfig) -> tuple[fixtures.Fixture, ...]:
+    return fixtures.faces(fixtures.load(kit.fixtures_dir))
+
+
+def tour_requests(kit: KitConfig) -> list[KitRequest]:
+    """A fixed set: every usable fixture alone, pairs across people and liveness, fixed seeds."""
+    every = fixtures.load(kit.fixtures_dir)
+    usable = [f for f in every if images.size_fate(f.size) == "usable" and f.format is not None
+              and not f.tags & {"truncated", "corrupt", "not_image"}]
+
+    def up(name: str, fixture: fixtures.Fixture) -> Upload:
+        return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
+
+    found = [KitRequest("fixture alone", (up("image1", f),), correlation_id=f"tour-{i}")
+             for i, f in enumerate(usable)]
+    face_list = fixtures.faces(every)
+    for i, (a, b) in enumerate(combinations(face_list, 2)):
+        if i % 3 == 0 or "recapture" in a.tags | b.tags:
+            found.append(KitRequest("fixture pair", (up("image1", a), up("image2", b)),
+                                    fields=(("unique_id", f"tour-pair-{i}"),), correlation_id=f"tour-pair-{i}"))
+    for i in range(8):
+        kind = ("noise", "gradient", "cartoon")[i % 3]
+        data = images.synthetic(1000 + i, 160 + 20 * i, 200, kind, images.FORMATS[i % 3])
+        second = (strategies.upload("image2", images.synthetic(2000 + i, 180, 180, "noise", "PNG"), "PNG",
+                                    f"synthetic noise seed {2000 + i}"),) if i % 2 else ()
+        found.append(KitRequest("synthetic", (strategies.upload("image1", data, images.FORMATS[i % 3],
+                                                               f"synthetic {kind} seed {1000 + i}"), *second),
+                                correlation_id=f"tour-synthetic-{i}"))
+    return found
+
+
+def fixed_fate_requests(kit: KitConfig, token_cases: TokenCases | None) -> list[KitRequest]:
+    """One of each input whose answer the contract fixes, each sent with a correlation id."""
+    every = fixtures.load(kit.fixtures_dir)
+    photo = next((f for f in fixtures.faces(every)), None)
+    good = (strategies.upload("image1", photo.data, photo.format, f"fixture {photo.name}") if photo else
+            strategies.upload("image1", images.synthetic(7, 200, 200, "noise", "JPEG"), "JPEG", "synthetic noise"))
+    good2 = Upload("image2", good.data, "image2.jpg", good.content_type, good.about)
+    cases = [
+        KitRequest("empty image1", (Upload("image1", b"", "image1.jpg", "image/jpeg", "empty file"),),
+                   fate="empty_image"),
+        KitRequest("empty image2", (good, Upload("image2", b"", "image2.jpg", "image/jpeg", "empty file")),
+                   fate="empty_image"),
+        KitRequest("image1 under 700 bytes", (strategies.upload("image1", images.tiny_image(3), "JPEG", "8x8 JPEG"),),
+                   fate="tiny_image"),
+        KitRequest("image2 over 10.5 MiB", (good, strategies.upload("image2", images.huge_image(), "JPEG",
+                                                                     "JPEG padded to 11 MiB")), fate="huge_image"),
+        KitRequest("image1 is text", (strategies.upload("image1", images.not_image("text", 1), "JPEG", "text"),),
+                   fate="not_image"),
+        KitRequest("image1 is random bytes", (strategies.upload("image1", images.not_image("random", 2), "PNG",
+                                                                "random bytes"),), fate="not_image"),
+        KitRequest("image1 truncated", (Upload("image1", images.truncated(good.data, 0.5), "image1.jpg",
+                                               good.content_type, "first half of a photo"),), fate="truncated_image"),
+        KitRequest("image2 truncated", (good, Upload("image2", images.truncated(good.data, 0.6), "image2.jpg",
+                                                     good.content_type, "60% of a photo")), fate="truncated_image"),
+        KitRequest("only image2", (good2,), fate="missing_image1"),
+        KitRequest("only unique_id", fields=(("unique_id", "abc"),), fate="missing_image1"),
+        KitRequest("JSON body", raw_body=b'{"image1": "aGVsbG8="}', raw_content_type="application/json",
+                   fate="not_multipart"),
+        KitRequest("urlencoded body", raw_body=b"image1=hello", raw_content_type="application/x-www-form-urlencoded",
+                   fate="not_multipart"),
+    ]
+    for fixture in fixtures.load(kit.fixtures_dir):
+        kind = {"empty": "empty_image", "tiny": "tiny_image", "truncated": "truncated_image",
+                "corrupt": "truncated_image", "not_image": "not_image"}
+        fate = next((kind[t] for t in sorted(fixture.tags) if t in kind), None)
+        if fate is not None:
+            cases.append(KitRequest(f"fixture {fixture.name}", (strategies.upload("image1", fixture.data,
+                                                                                  fixture.format,
+                                                                                  f"fixture {fixture.name}"),),
+                                    fate=fate))
+    if token_cases is not None:
+        for label, (fate, header) in sorted(token_cases.cases().items()):
+            cases.append(KitRequest(label, (good,), authorization=header, fate=fate))
+    else:
+        cases.append(KitRequest("no Authorization header", (good,), authorization=None, fate="missing_token"))
+    return [KitRequest(c.label, c.uploads, c.fields, c.authorization, f"fixed-{i}", c.headers, c.fate, c.raw_body,
+                       c.raw_content_type) for i, c in enumerate(cases)]
+
+
+def test_tour(kit: KitConfig, client: Client, recorder: Recorder) -> None:
+    """Fixed requests that reach every branch (real/fake, match/mismatch) on a mock or a real service."""
+    for request in tour_requests(kit):
+        client.send(request, "tour")
+    assert_rules_hold(recorder, "tour")
+
+
+def test_fixed_fates(kit: KitConfig, client: Client, recorder: Recorder, token_cases: TokenCases | None) -> None:
+    """Each input whose answer the contract fixes gets that answer."""
+    for request in fixed_fate_requests(kit, token_cases):
+        client.send(request, "fixed-fate")
+    assert_rules_hold(recorder, "fixed-fate")
+
+
+def test_usable_requests(kit: KitConfig, client: Client, recorder: Recorder, faces: tuple) -> None:
+    """Generated photos (edited fixture faces, synthetic pictures), one and two at a time."""
+    run_property(kit, strategies.usable_requests(faces), lambda r: client.send(r, "usable"))
+    assert_rules_hold(recorder, "usable")
+
+
+def test_generated_fixed_fates(kit: KitConfig, client: Client, recorder: Recorder, faces: tuple,
+                               token_cases: TokenCases | None) -> None:
+    """Generated broken images, non-operation requests and bad tokens."""
+    run_property(kit, strategies.fixed_fate_requests(faces, token_cases), lambda r: client.send(r, "generated-fate"),
+                 max_examples=max(5, kit.max_examples // 2))
+    assert_rules_hold(recorder, "generated-fate")

@@ -1,0 +1,65 @@
+"""The contract-test kit passes the mock in every profile, through both entry points, and
+writes both reports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from .live import ROOT
+
+
+def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mock_server.cli", "check", "--base-url", base_url,
+               "--report", str(out / "report.md"), "--junit", str(out / "junit.xml"), *extra]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def assert_clean_reports(out: Path, profile: str) -> None:
+    report = (out / "report.md").read_text()
+    assert "**Verdict: PASS**" in report and "100% (15 of 15 rules hold)" in report
+    assert f"| Profile | {profile} |" in report and "| Seed |" in report
+    suite = ET.parse(out / "junit.xml").getroot()
+    assert suite.get("failures") == "0"
+    rules = [c for c in suite.iter("testcase") if c.get("classname") == "facematch.rules"]
+    assert len(rules) == 15
+    assert all(c.find("skipped") is None for c in rules), "every rule is exercised against the mock"
+
+
+def test_contract_profile_passes_within_the_time_budget(mock_url: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = facematch_check(mock_url, tmp_path, "--profile", "contract")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert_clean_reports(tmp_path, "contract")
+    assert elapsed < 90, f"facematch check --profile contract took {elapsed:.0f} s"
+
+
+@pytest.mark.parametrize("profile", ["semantic", "golden"])
+def test_richer_profiles_pass_against_the_mock(profile: str, mock_url: str, tmp_path: Path) -> None:
+    done = facematch_check(mock_url, tmp_path, "--profile", profile, "--max-examples", "20")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert_clean_reports(tmp_path, profile)
+    report = (tmp_path / "report.md").read_text()
+    assert "SEM-1" in report and ("GOLD-2" in report) == (profile == "golden")
+
+
+def test_pytest_entry_point_with_an_explicit_token(mock_url: str, token: str, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-q",
+               "--base-url", mock_url, "--token", token, "--max-examples", "10",
+               "--report", str(tmp_path / "report.md"), "--kit-junit", str(tmp_path / "junit.xml")]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert_clean_reports(tmp_path, "contract")
+
+
+def test_a_server_that_is_down_fails_the_run(tmp_path: Path) -> None:
+    from .live import free_port
+
+    done = facematch_check(f"http://127.0.0.1:{free_port()}", tmp_path, "--token", "t", "--max-examples", "2")
+    assert done.returncode != 0
