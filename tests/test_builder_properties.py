@@ -75,3 +75,41 @@ def test_builder_obeys_the_rules(outcome: Outcome) -> None:
 @given(outcomes)
 def test_builder_is_deterministic(outcome: Outcome) -> None:
     assert encode(build(outcome)) == encode(build(outcome))
+
+
+def exchange_for(outcome: Outcome, body: bytes, status: int = 200):
+    from contract_tests.rules import Exchange, Part
+
+    parts = [Part("image1", "a.jpg", 5000)]
+    if outcome.image2 is not None:
+        parts.append(Part("image2", "b.jpg", 5000))
+    return Exchange(
+        method="POST",
+        url="http://127.0.0.1:8080/advanced_facematch",
+        request_headers={"Authorization": "Bearer t", "X-Correlation-ID": "c-1"},
+        parts=tuple(parts),
+        sent_image2=outcome.image2 is not None,
+        sent_correlation_id="c-1",
+        status=status,
+        response_headers={"Content-Type": "application/json", "X-Correlation-ID": "c-1"},
+        body=body,
+    )
+
+
+@given(outcomes)
+def test_the_kits_independent_validator_agrees(outcome: Outcome) -> None:
+    """The second formulation of the rules (the kit's validator) finds nothing, not even
+    OVR-3's advisory warning, in anything the builder makes."""
+    from contract_tests.rules import check_exchange
+
+    assert check_exchange(exchange_for(outcome, encode(build(outcome)))) == []
+
+
+def test_the_validator_does_catch_a_builder_mistake() -> None:
+    from contract_tests.rules import check_exchange
+
+    outcome = Outcome(Liveness("fake", 30.0))
+    body = build(outcome)
+    body["image1"]["confidence"] = 30.0  # breaks LIVE-1
+    findings = check_exchange(exchange_for(outcome, encode(body)))
+    assert [finding.rule for finding in findings] == ["LIVE-1"]
