@@ -29,7 +29,13 @@ class RealModeSettings:
     #: None means "real when class 1 has the largest fused probability" (upstream's rule).
     liveness_threshold: float | None = None
     #: Longest side, in pixels, that a photo is scaled down to before detection.
-    detect_max_side: int = 1024
+    detect_max_side: int = 640
+    #: Longest side, in pixels, of the decoded image that liveness crops and face
+    #: embeddings are taken from (JPEGs are decoded in draft mode near this size).
+    analysis_max_side: int = 1024
+    #: Extra processes per server worker that analyse image2 while the worker analyses
+    #: image1 (dlib holds the GIL, so threads cannot overlap them); 0 = one after the other.
+    helper_processes: int = 1
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,13 @@ class Settings:
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
     real: RealModeSettings = field(default_factory=RealModeSettings)
+    #: Private (0700) work area of bulk jobs, shared by all workers; None: each process
+    #: makes its own on the first upload (fine for one process, e.g. tests of the app).
+    bulk_dir: Path | None = None
+    #: Bulk jobs that may be queued or running at once (more are refused with 429).
+    bulk_max_jobs: int = 4
+    #: Seconds a finished bulk job's result archive is kept.
+    bulk_ttl_seconds: int = 3600
 
     @property
     def max_body_bytes(self) -> int:
