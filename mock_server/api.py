@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import random
 import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 
+import jwt
 from flask import Blueprint, Response, current_app, g, request
 
+from .auth import LEEWAY_SECONDS, Authenticator
 from .context import MockContext
 from .domain import CheckedImage
+from .engines import Engine
 from .errors import ApiError, ErrorKind
 from .form import Form, validate_form
 from .journal import JournalEntry, PartRecord
@@ -31,13 +35,15 @@ DRAIN_CHUNK = 256 * 1024
 def create_api_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("api", __name__)
     rng = random.Random()
+    tokens = VerifiedTokens(ctx.auth)
+    answers = Answers(ctx.engine, remember=ctx.settings.mode == "mock")
 
     def operation() -> Response:
         form: Form | None = None
         checked: list[CheckedImage] = []
         example_name: str | None = None
         try:
-            ctx.auth.verify(request.headers.get("Authorization"))
+            tokens.verify(request.headers.get("Authorization"))
             if g.correlation_problem:
                 raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": g.correlation_problem})
             length = request.content_length
@@ -59,8 +65,7 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 checked.append(ctx.images.check("image1", form.image1.data, form.image1.overflow))
                 if form.image2 is not None:
                     checked.append(ctx.images.check("image2", form.image2.data, form.image2.overflow))
-                outcome = ctx.engine.evaluate(checked[0], checked[1] if len(checked) > 1 else None)
-                status, body = 200, encode(build(outcome))
+                status, body = 200, answers.body(checked[0], checked[1] if len(checked) > 1 else None)
         except ApiError as error:
             status, body = error.status, error.body_bytes()
             if error.kind is ErrorKind.BODY_TOO_LARGE:
@@ -76,6 +81,91 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
     for prefix in ctx.contract.server_prefixes:
         blueprint.add_url_rule(prefix + OPERATION_PATH, f"operation{prefix.replace('/', '_')}", operation, methods=["POST"])
     return blueprint
+
+
+class Answers:
+    """Encoded 200 bodies by the digests of the images.
+
+    The canned engine's outcome is a function of the digests alone (and of the fixtures,
+    fixed at start-up), so once an answer is built and encoded its bytes are kept and
+    served again without re-running the engine, the rules builder or the JSON encoder.
+    Engines that are not canned are always asked. Bounded (oldest out); engine refusals
+    (an ApiError) are never remembered.
+    """
+
+    def __init__(self, engine: Engine, remember: bool, size: int = 4096) -> None:
+        self.engine = engine
+        self.remember = remember
+        self.size = size
+        self._bodies: OrderedDict[tuple[str, str | None], bytes] = OrderedDict()
+
+    def body(self, image1: CheckedImage, image2: CheckedImage | None) -> bytes:
+        if not self.remember:
+            return encode(build(self.engine.evaluate(image1, image2)))
+        key = (image1.sha256, image2.sha256 if image2 is not None else None)
+        cached = self._bodies.get(key)
+        if cached is not None:
+            return cached
+        body = encode(build(self.engine.evaluate(image1, image2)))
+        self._bodies[key] = body
+        _trim(self._bodies, self.size)
+        return body
+
+
+def _trim(memory: OrderedDict, size: int) -> None:
+    """Drop the oldest entries beyond ``size`` (safe when worker threads race to do it)."""
+    while len(memory) > size:
+        try:
+            memory.popitem(last=False)
+        except KeyError:
+            return
+
+
+class VerifiedTokens:
+    """Remembers Authorization headers that passed full verification, each with the time
+    window in which it is certain to pass again, so a client re-sending the same token does
+    not pay for an HS256 check and two JSON decodes on every request.
+
+    A header is accepted from memory only between the moment it was verified and its
+    ``exp`` (plus the same leeway the verifier allows); anything else, including every
+    refusal, goes through :meth:`Authenticator.verify`. The secret never changes while the
+    process runs, so a signature that verified once verifies again. Bounded (first in, first out).
+    """
+
+    def __init__(self, auth: Authenticator, size: int = 1024) -> None:
+        self.auth = auth
+        self.size = size
+        self._windows: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def verify(self, authorization: str | None) -> None:
+        if self.auth.mode != "jwt" or not authorization:
+            self.auth.verify(authorization)
+            return
+        now = time.time()
+        window = self._windows.get(authorization)
+        if window is not None and window[0] <= now < window[1]:
+            return
+        self.auth.verify(authorization)  # raises the 401 ApiError
+        until = _valid_until(authorization)
+        if until is not None and now < until:
+            self._windows[authorization] = (now, until)
+            _trim(self._windows, self.size)
+
+
+def _valid_until(authorization: str) -> float | None:
+    """Until when a verified token stays acceptable: ``exp`` plus the leeway (mirroring the
+    verifier's "expired when exp <= now - leeway"); None when that cannot be told."""
+    token = authorization.strip().partition(" ")[2].strip()
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return None
+    exp = claims.get("exp")
+    if exp is None:
+        return float("inf")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return None
+    return float(exp) + LEEWAY_SECONDS
 
 
 def _drain(ctx: MockContext) -> None:

@@ -3,6 +3,10 @@
 Entries are JSON lines appended to one file (``O_APPEND`` writes of one short line are
 atomic across processes). Only metadata is kept: part names, sizes, digests, the fixture a
 part matched. Never image bytes, never the Authorization header.
+
+Each worker process keeps one lock descriptor open (re-opened after a fork) and a thread
+lock in front of it, so recording costs one ``flock`` pair and one ``write``, not an
+``open``/``close`` of the lock file per request.
 """
 
 from __future__ import annotations
@@ -10,9 +14,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+#: The same output as ``json.dumps(..., separators=(",", ":"))``, without building an
+#: encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,16 @@ class PartRecord:
     content_type: str | None = None
     sha256: str | None = None
     fixture: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "bytes": self.bytes,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "sha256": self.sha256,
+            "fixture": self.fixture,
+        }
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,19 @@ class JournalEntry:
     unique_id: str | None = None
     parts: list[PartRecord] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The same mapping as ``dataclasses.asdict`` (same keys, same order), built directly."""
+        return {
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "correlation_id": self.correlation_id,
+            "example": self.example,
+            "unique_id": self.unique_id,
+            "parts": [part.as_dict() for part in self.parts],
+        }
+
 
 class Journal:
     def __init__(self, path: Path, limit: int) -> None:
@@ -45,17 +77,25 @@ class Journal:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
         self._fd = fd
         self._written = 0
+        self._lock_path = path.with_suffix(".lock")
+        self._thread_lock = threading.Lock()
+        self._lock_fd = -1
+        self._lock_pid = -1
 
     def record(self, entry: JournalEntry) -> None:
-        line = json.dumps(asdict(entry), separators=(",", ":")) + "\n"
-        with self._locked():
+        line = _ENCODER.encode(entry.as_dict()) + "\n"
+        # Appends share the lock: each is one O_APPEND write, atomic on its own; only the
+        # compaction (which truncates and rewrites) must exclude them.
+        with self._locked(exclusive=False):
             os.write(self._fd, line.encode())
             self._written += 1
-            if self._written % 256 == 0:
+            due = self._written % 256 == 0
+        if due:
+            with self._locked():
                 self._compact()
 
     def entries(self, limit: int) -> list[dict[str, Any]]:
-        with self._locked():
+        with self._locked(exclusive=False):
             try:
                 lines = self.path.read_text(encoding="utf-8").splitlines()
             except FileNotFoundError:
@@ -67,7 +107,8 @@ class Journal:
             os.truncate(self.path, 0)
 
     def _compact(self) -> None:
-        """Keep the newest ``limit`` entries so the file stays bounded (caller holds the lock).
+        """Keep the newest ``limit`` entries so the file stays bounded (caller holds the
+        exclusive lock).
 
         Rewritten in place, so every worker's append-mode descriptor stays valid."""
         lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -75,18 +116,41 @@ class Journal:
             os.truncate(self.path, 0)
             os.write(self._fd, "".join(lines[-self.limit :]).encode())
 
-    def _locked(self) -> "_Lock":
-        return _Lock(self.path.with_suffix(".lock"))
+    def _locked(self, exclusive: bool = True) -> "_Lock":
+        return _Lock(self, exclusive)
+
+    def _lock_descriptor(self) -> int:
+        """This process's own descriptor of the lock file (caller holds the thread lock).
+
+        ``flock`` belongs to an open file description: one inherited across a fork would be
+        shared with the parent and its other children and exclude nobody, so each process
+        opens its own."""
+        pid = os.getpid()
+        if self._lock_pid != pid:
+            self._lock_fd = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+            self._lock_pid = pid
+        return self._lock_fd
 
 
 class _Lock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """Threads of one process take the thread lock; processes take ``flock`` (shared for
+    appends and reads, exclusive for truncation)."""
+
+    def __init__(self, journal: Journal, exclusive: bool) -> None:
+        self.journal = journal
+        self.operation = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
 
     def __enter__(self) -> None:
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.journal._thread_lock.acquire()
+        try:
+            self.fd = self.journal._lock_descriptor()
+            fcntl.flock(self.fd, self.operation)
+        except BaseException:
+            self.journal._thread_lock.release()
+            raise
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.journal._thread_lock.release()

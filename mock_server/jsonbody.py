@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+#: Built once: ``json.dumps`` with non-default options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
 
 def encode(value: Any) -> bytes:
     """Compact, key-order-preserving, ASCII-only JSON (byte-identical across runs)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
