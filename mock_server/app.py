@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .api import create_api_blueprint
 from .auth import Authenticator
+from .bulk.blueprint import create_bulk_blueprint
 from .config import Settings
 from .context import MockContext
 from .engines import Engine
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_cors(app, settings.cors_origins)
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
+    app.register_blueprint(create_bulk_blueprint(ctx))
     install_error_handlers(app)
     if settings.strict:
         from .strict import install_strict

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 from . import SPEC_PATH, __version__
@@ -22,8 +23,69 @@ SUBCOMMAND_MODULES = ("contract_tests.cli", "mock_server.cli_models", "mock_serv
 
 
 def default_workers() -> int:
-    """Two sync workers per core: request handling is short and mostly CPU."""
+    """Two sync workers per core: request handling is short and mostly CPU, and a second
+    process per core overlaps one request's socket I/O with another's CPU work. Measured
+    against 1 and 3 per core and against threaded (gthread) workers: see docs/performance.md."""
     return max(2, 2 * multiprocessing.cpu_count())
+
+
+def default_threads() -> int:
+    """Threads per mock worker: 1, i.e. sync workers. Threads share one GIL: in the
+    measurements they added no throughput and doubled p99 latency (docs/performance.md)."""
+    return 1
+
+
+#: The access line: client, request line, status, bytes sent, milliseconds, correlation id.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-correlation-id}o)s"'
+
+
+def lean_access_logger() -> type:
+    """gunicorn's logger, writing the access line from the six fields it shows.
+
+    gunicorn's own ``access`` builds a dictionary of every request header, response header
+    and WSGI environ variable (and escapes each) for every request, whatever the format
+    prints, which is most of what the access log costs (docs/performance.md). This one
+    formats the same line, with the same escaping of double quotes, directly; any other
+    ``access_log_format`` falls back to gunicorn's own.
+    """
+    from gunicorn.glogging import Logger
+
+    class LeanAccessLogger(Logger):  # type: ignore[misc]
+        def access(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+            if not self.access_log_enabled:
+                return
+            if self.cfg.access_log_format != ACCESS_LOG_FORMAT:
+                super().access(resp, req, environ, request_time)
+                return
+            status = resp.status
+            if isinstance(status, str):
+                status = status.split(None, 1)[0]
+            sent = getattr(resp, "sent", None)
+            correlation = "-"
+            for name, value in resp.headers:
+                if name.lower() == "x-correlation-id":
+                    correlation = value
+            request_line = "%s %s %s" % (environ["REQUEST_METHOD"], environ["RAW_URI"], environ["SERVER_PROTOCOL"])
+            milliseconds = request_time.seconds * 1000 + request_time.microseconds // 1000
+            try:
+                self.access_log.info(
+                    '%s "%s" %s %s %sms "%s"',
+                    _quoted(environ.get("REMOTE_ADDR", "-")),
+                    _quoted(request_line),
+                    _quoted(status),
+                    sent if sent is not None else "-",
+                    milliseconds,
+                    _quoted(correlation),
+                )
+            except Exception:
+                self.error(traceback.format_exc())
+
+    return LeanAccessLogger
+
+
+def _quoted(value: object) -> object:
+    """gunicorn's escaping of atom values (SafeAtoms): a double quote becomes \\"."""
+    return value.replace('"', '\\"') if isinstance(value, str) else value
 
 
 def parse_latency(text: str) -> tuple[int, int]:
@@ -59,7 +121,7 @@ def add_serve(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--workers", type=int, default=None,
                        help="gunicorn worker processes (default: 2 per CPU core in mock mode, 1 per core in real mode)")
     serve.add_argument("--threads", type=int, default=None,
-                       help="threads per worker (default: 1 in mock mode; real mode picks its own)")
+                       help="threads per worker; more than 1 runs gthread workers (default: 1 in mock mode, 2 in real mode)")
     serve.add_argument("--auth", choices=("jwt", "any"), default=env("FACEMATCH_AUTH", "jwt"),
                        help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token")
     serve.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
@@ -83,6 +145,10 @@ def add_serve(subparsers: argparse._SubParsersAction) -> None:
                             "(default: the class with the largest fused probability wins)")
     serve.add_argument("--spec", type=Path, default=_env_path("FACEMATCH_SPEC") or SPEC_PATH,
                        help="the contract to serve (env FACEMATCH_SPEC)")
+    serve.add_argument("--bulk-jobs", type=int, default=Settings.bulk_max_jobs,
+                       help="bulk jobs (POST /bulk) that may be queued or running at once")
+    serve.add_argument("--bulk-ttl", type=int, default=Settings.bulk_ttl_seconds,
+                       help="seconds a finished bulk job's results are kept")
     serve.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, seconds")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(func=run_serve)
@@ -93,8 +159,11 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def settings_from_args(args: argparse.Namespace, journal_path: Path | None) -> Settings:
+def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk_dir: Path | None = None) -> Settings:
     return Settings(
+        bulk_dir=bulk_dir,
+        bulk_max_jobs=args.bulk_jobs,
+        bulk_ttl_seconds=args.bulk_ttl,
         mode=args.mode,
         auth=args.auth,
         jwt_secret=args.jwt_secret,
@@ -127,10 +196,14 @@ def run_serve(args: argparse.Namespace) -> int:
         master = os.getpid()
         atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
         journal_path = journal_dir / "journal.jsonl"
-    settings = settings_from_args(args, journal_path)
+    # Bulk jobs: one private (0700) work area for all workers, removed when the server exits.
+    bulk_dir = Path(tempfile.mkdtemp(prefix="facematch-bulk-"))
+    bulk_master = os.getpid()
+    atexit.register(lambda: os.getpid() == bulk_master and shutil.rmtree(bulk_dir, ignore_errors=True))
+    settings = settings_from_args(args, journal_path, bulk_dir)
     real = args.mode == "real"
     workers = args.workers or (multiprocessing.cpu_count() if real else default_workers())
-    threads = args.threads or (2 if real else 1)
+    threads = args.threads or (2 if real else default_threads())
     options = {
         "bind": f"{args.host}:{args.port}",
         "workers": workers,
@@ -145,7 +218,8 @@ def run_serve(args: argparse.Namespace) -> int:
         # Several mocks may run side by side (tests, CI): no shared control socket.
         "control_socket_disable": True,
         # Headers only; bodies are never logged. The Authorization header is not in this format.
-        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-correlation-id}o)s"',
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": lean_access_logger(),
     }
     GunicornServer(settings, options).run()
     return 0
@@ -162,6 +236,12 @@ def real_mode_problem(models_dir: Path | None) -> str | None:
                 "'facematch models fetch --dir DIR' downloads them")
     if not models_dir.is_dir():
         return f"models directory {models_dir} does not exist"
+    from .models_fetch import ModelsError, locate_models
+
+    try:
+        locate_models(models_dir)
+    except ModelsError as error:
+        return str(error)
     return None
 
 

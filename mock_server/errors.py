@@ -40,6 +40,14 @@ class ErrorKind(Enum):
     INVALID_FIELD = "invalid_field"
     INVALID_HEADER = "invalid_header"
     UNKNOWN_EXAMPLE = "unknown_example"
+    # Bulk jobs (mock extension, tag ``mock``): {"msg": ...} with a 4xx status.
+    BULK_NO_FILE = "bulk_no_file"
+    BULK_TOO_LARGE = "bulk_too_large"
+    BULK_REFUSED = "bulk_refused"
+    BULK_BUSY = "bulk_busy"
+    BULK_UNKNOWN = "bulk_unknown"
+    BULK_NOT_READY = "bulk_not_ready"
+    BULK_FAILED = "bulk_failed"
     # Outside the operation (still JSON, never HTML: ERR-4).
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -85,6 +93,17 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.INVALID_FIELD: ErrorSpec(422, "form field {field} is invalid: {reason}"),
     ErrorKind.INVALID_HEADER: ErrorSpec(422, "header {field} is invalid: {reason}"),
     ErrorKind.UNKNOWN_EXAMPLE: ErrorSpec(422, "unknown example {name!r}: see detail.available"),
+    ErrorKind.BULK_NO_FILE: ErrorSpec(
+        400, "send the archive as a multipart/form-data file part named file (with a filename)"
+    ),
+    ErrorKind.BULK_TOO_LARGE: ErrorSpec(413, "the upload is too large: over {limit} bytes (the maximum)"),
+    ErrorKind.BULK_REFUSED: ErrorSpec(400, "archive refused: {reason}"),
+    ErrorKind.BULK_BUSY: ErrorSpec(
+        429, "too many bulk jobs: {limit} are already queued or running; try again when one is done"
+    ),
+    ErrorKind.BULK_UNKNOWN: ErrorSpec(404, "no bulk job {id}: unknown, deleted or expired"),
+    ErrorKind.BULK_NOT_READY: ErrorSpec(409, "bulk job {id} is {status}: {done} of {total} cases done"),
+    ErrorKind.BULK_FAILED: ErrorSpec(409, "bulk job {id} failed and has no result: {reason}"),
     ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
     ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
     ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),
