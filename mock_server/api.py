@@ -56,10 +56,10 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 image_limit=ctx.settings.max_image_bytes,
                 max_body=ctx.settings.max_body_bytes,
             )
-            form = validate_form(parts, ctx.contract.form)
+            form = g.form = validate_form(parts, ctx.contract.form)
             example = chosen_example(ctx.contract, request.headers.get("Prefer"), request.args)
             if example is not None:
-                example_name = example.name
+                example_name = g.example = example.name
                 status, body = example.status, example.body
             else:
                 checked.append(ctx.images.check("image1", form.image1.data, form.image1.overflow))

@@ -45,16 +45,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MOCK_CONTEXT"] = ctx
     app.url_map.strict_slashes = False
+    if settings.strict:
+        from .strict import install_strict
+
+        # Installed first so that its after-request check runs last (Flask runs them in
+        # reverse order) and sees the response exactly as it leaves, headers included.
+        install_strict(app, contract)
     install_correlation_id(app, contract)
     install_cors(app, settings.cors_origins)
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
     app.register_blueprint(create_bulk_blueprint(ctx))
     install_error_handlers(app)
-    if settings.strict:
-        from .strict import install_strict
-
-        install_strict(app, contract)
     if settings.prefix:
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.prefix)  # type: ignore[method-assign]
     return app

@@ -1,6 +1,8 @@
-"""``--strict``: every response is checked against openapi.yaml (openapi-core) and against
-the rules catalogue (the contract kit's independent validator). A violation is logged and
-reported in the ``X-Contract-Violation`` response header; the response itself is unchanged."""
+"""``--strict``: every response is checked against openapi.yaml (openapi-core) and, for the
+operation, against the rules catalogue with the contract kit's independent validator
+(``contract_tests.rules``: a second formulation of the rules, so the mock's builder is
+never its own judge). A violation is logged and named in the ``X-Contract-Violation``
+response header (the spec as ``SPEC``, rules by ID); the response itself is unchanged."""
 
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def spec_problems(contract: Contract, request: SpecRequest, response: SpecRespon
 
 
 def install_strict(app: Any, contract: Contract) -> None:
-    from flask import Response, request
+    from flask import Response, g, request
 
     contract.openapi  # compile now, not on the first request
 
@@ -69,7 +71,34 @@ def install_strict(app: Any, contract: Contract) -> None:
             headers=response.headers,
         )
         problems = spec_problems(contract, spec_request, spec_response)
+        # A named example is returned verbatim whatever the request held (a one-photo
+        # request may ask for a two-photo example), so only the schema judges it here; each
+        # example is checked against the rules in its own mode by the tests.
+        if request.url_rule.endpoint.startswith("api.") and not g.get("example"):
+            problems += rule_problems(request, response)
         if problems:
             log.error("contract violation on %s %s: %s", request.method, request.path, " | ".join(problems))
             response.headers["X-Contract-Violation"] = ",".join(sorted({p.split(":", 1)[0] for p in problems}))
         return response
+
+
+def rule_problems(request: Any, response: Any) -> list[str]:
+    """Findings of the kit's rule validator on this exchange (failures only, not warnings)."""
+    from flask import g
+
+    from contract_tests.rules import Exchange, Part, check_exchange
+
+    form = g.get("form")
+    parts = tuple(Part(p.name, p.filename, p.size, p.content_type) for p in form.parts) if form else ()
+    exchange = Exchange(
+        method=request.method,
+        url=request.url,
+        request_headers=dict(request.headers),
+        parts=parts,
+        sent_image2=form is not None and form.image2 is not None,
+        sent_correlation_id=request.headers.get("X-Correlation-ID"),
+        status=response.status_code,
+        response_headers=dict(response.headers),
+        body=response.get_data(),
+    )
+    return [f"{f.rule}: {f.message}" for f in check_exchange(exchange) if f.severity == "fail"]
