@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES
@@ -43,7 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=handler)
 
 
+KIT_MODULES = ("pytest", "schemathesis", "hypothesis")
+
+
 def handler(args: argparse.Namespace) -> int:
+    missing = [name for name in KIT_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"facematch check needs {', '.join(missing)}: install the kit with pip install -e '.[kit]'",
+              file=sys.stderr)
+        return 2
     from .runner import CheckRun, run
 
     return run(CheckRun(
