@@ -20,20 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from .shared_data import FACES, MODELS, require_models
+
 from .client import image_files, post
 from .live import start_server
 
-SHARED = Path(os.environ.get("FACEMATCH_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-MODELS = SHARED / "models"
-FACES = SHARED / "faces"
-
-if not MODELS.is_dir():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"CI=true but the shared models folder {MODELS} is missing")
-    pytest.skip(
-        f"real-mode HTTP tests need the shared data folder {MODELS} (absent here, and CI is not 'true')",
-        allow_module_level=True,
-    )
+require_models("real-mode HTTP tests")
 
 #: Parallel clients: keeps both server workers (and their helper processes) busy.
 CLIENTS = 4

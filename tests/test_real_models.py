@@ -14,7 +14,6 @@ import hashlib
 import http.server
 import io
 import itertools
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,17 +21,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(os.environ.get("FACEMATCH_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-MODELS = SHARED / "models"
-FACES = SHARED / "faces"
+from .shared_data import FACES, MODELS, require_models
 
-if not MODELS.is_dir():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"CI=true but the shared models folder {MODELS} is missing")
-    pytest.skip(
-        f"real-model tests need the shared data folder {MODELS} (absent here, and CI is not 'true')",
-        allow_module_level=True,
-    )
+require_models("real-model tests")
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
