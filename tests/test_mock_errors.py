@@ -66,7 +66,7 @@ def test_err1_image_too_large(mock_url: str, auth: dict[str, str]) -> None:
 
 
 def test_a_request_far_over_the_limit_is_refused_without_reading_it(mock_url: str, token: str) -> None:
-    """Content-Length of 1 GB: the answer comes after the headers alone."""
+    """Content-Length of 1 GB, and only 5 bytes of it ever sent: the answer still comes."""
     host, port = urlsplit(mock_url).hostname, urlsplit(mock_url).port
     with socket.create_connection((host, port), timeout=10) as sock:
         head = (
@@ -75,12 +75,10 @@ def test_a_request_far_over_the_limit_is_refused_without_reading_it(mock_url: st
             "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000000\r\n\r\n"
         )
         sock.sendall(head.encode() + b"--b\r\n")
-        started = time.monotonic()
         chunks = []
         while chunk := sock.recv(65536):  # the server answers, then closes
             chunks.append(chunk)
         answer = b"".join(chunks).decode()
-    assert time.monotonic() - started < 5
     assert answer.startswith("HTTP/1.1 400")
     assert "request body is too large" in answer
 
