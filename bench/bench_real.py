@@ -25,8 +25,6 @@ import http.client
 import io
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from mock_server.auth import mint_token
+from mock_server.launch import free_port, stop_process_group
 from mock_server.config import DEV_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,12 +72,6 @@ def multipart(parts: dict[str, bytes]) -> tuple[bytes, str]:
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(models_dir: Path, port: int, workers: int | None, threads: int | None) -> subprocess.Popen:
     command = [sys.executable, "-m", "mock_server.cli", "serve", "--mode", "real",
                "--models-dir", str(models_dir), "--host", "127.0.0.1", "--port", str(port), "--quiet"]
@@ -104,16 +97,6 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120.0) -> 
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server not ready within {timeout}s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Client:
@@ -252,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{load['clients']} clients for {load['seconds']} s: {load['rps']} req/s, "
                   f"p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, errors {load['errors']}")
         finally:
-            stop(process)
+            stop_process_group(process)
 
     stages = stage_timings(args.models_dir, photos, args.stage_repeats)
     results["stages_ms"] = stages

@@ -21,8 +21,6 @@ import json
 import os
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mock_server.launch import free_port, stop_process_group
 from mock_server.auth import mint_token
 from mock_server.cli import default_threads, default_workers
 from mock_server.config import DEV_JWT_SECRET
@@ -109,12 +108,6 @@ def ensure_wrk() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- servers -------------------------------------------------------------------------------
 class Server:
     """One server process group; ``command`` gets ``{port}`` substituted."""
@@ -191,13 +184,8 @@ class Server:
         return hwm, rss
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process:
+            stop_process_group(self.process)
         if getattr(self, "log", None):
             self.log.close()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,13 +13,9 @@ from typing import Iterator
 
 import requests
 
+from mock_server.launch import free_port, stop_process_group
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -50,7 +44,7 @@ def start_server(*cli_args: str, env: dict[str, str] | None = None, ready_timeou
         _wait_ready(base_url, process, Path(log.name), ready_timeout)
         yield base_url
     finally:
-        _stop(process)
+        stop_process_group(process)
         log.close()
         os.unlink(log.name)
 
@@ -69,12 +63,3 @@ def _wait_ready(base_url: str, process: subprocess.Popen, log: Path, timeout: fl
     raise RuntimeError(f"server did not answer /healthz within {timeout}s:\n{log.read_text()}")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()

@@ -205,12 +205,12 @@ class JobStore:
         target: str,
     ) -> dict[str, Any]:
         """Queue the job and run it in a background thread of this worker."""
-        total = len(archive.cases) + len({problem.case for problem in archive.problems})
+        problems = _problem_cases(archive)
         record = self.update(
             job_id,
             status="queued",
-            cases={"total": total, "done": 0},
-            errors=len({problem.case for problem in archive.problems}),
+            cases={"total": len(archive.cases) + problems, "done": 0},
+            errors=problems,
         )
         thread = threading.Thread(
             target=self._run,
@@ -231,7 +231,7 @@ class JobStore:
         input_name: str,
         target: str,
     ) -> None:
-        problems = len({problem.case for problem in archive.problems})
+        problems = _problem_cases(archive)
         total = len(archive.cases) + problems
         try:
             self.update(job_id, status="running", started=_now())
@@ -304,3 +304,8 @@ def public(record: dict[str, Any], base_path: str) -> dict[str, Any]:
         "status_url": f"{base_path}/bulk/{record['id']}",
         "result_url": f"{base_path}/bulk/{record['id']}/result.zip" if status == "done" else None,
     }
+
+
+def _problem_cases(archive: InputArchive) -> int:
+    """How many cases the archive check refused (a case may have several problems)."""
+    return len({problem.case for problem in archive.problems})
