@@ -10,7 +10,10 @@ would), waits for /healthz, sends a few warm-up requests, then measures:
 
 1. one client, requests one after the other: p50 / p90 / p99 / max latency;
 2. ``--concurrency`` clients for ``--duration`` seconds: requests/s and latency;
-3. (in-process, no HTTP) the engine's per-stage timings for the same two photos.
+3. (in-process, no HTTP) the engine's per-stage timings for the same two photos;
+4. (in-process) the embedding network alone on the two face chips, our numpy
+   evaluation against dlib-bin's own code as the baseline (speed ratio, and the largest
+   difference between the two vectors).
 
 The photos are two portraits of one person from the shared test data (``../shared/faces``
 or ``$FACEMATCH_SHARED_DIR``), rescaled to about one megapixel and re-encoded as JPEG in
@@ -192,6 +195,38 @@ def stage_timings(models_dir: Path, photos: list[bytes], repeats: int) -> dict[s
     return report
 
 
+def embedding_baseline(models_dir: Path, photos: list[bytes], repeats: int) -> dict[str, float]:
+    """The embedding network alone on each photo's face chip: our numpy evaluation against
+    dlib-bin's own code (the baseline), median milliseconds, and how far apart their vectors are."""
+    import dlib
+    import numpy as np
+
+    from mock_server.config import RealModeSettings
+    from mock_server.engines.face_model import RECOGNITION_MODEL_FILE, dlib_models_dir
+    from mock_server.engines.real import Analyser, decode_rgb
+
+    analyser = Analyser(RealModeSettings(models_dir=models_dir))
+    baseline = dlib.face_recognition_model_v1(str(dlib_models_dir() / RECOGNITION_MODEL_FILE))
+    ours_ms: list[float] = []
+    dlib_ms: list[float] = []
+    worst = 0.0
+    for data in photos:
+        rgb = np.asarray(decode_rgb(data, analyser.settings.analysis_max_side))
+        box = analyser.faces.detect(rgb)[0]
+        chip = analyser.faces.chip(rgb, box)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            ours = analyser.faces.embed_chip(chip)
+            middle = time.perf_counter()
+            theirs = np.asarray(baseline.compute_face_descriptor(chip))
+            ours_ms.append((middle - started) * 1000.0)
+            dlib_ms.append((time.perf_counter() - middle) * 1000.0)
+            worst = max(worst, float(np.abs(ours - theirs).max()))
+    ours_median, dlib_median = statistics.median(ours_ms), statistics.median(dlib_ms)
+    return {"numpy_ms": round(ours_median, 1), "dlib_bin_ms": round(dlib_median, 1),
+            "speed_ratio": round(dlib_median / ours_median, 2), "max_abs_difference": worst}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models-dir", type=Path, default=SHARED / "models")
@@ -242,6 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     for image, medians in stages.items():
         print(f"stages {image} (median of {args.stage_repeats}, one process): "
               + ", ".join(f"{stage} {ms} ms" for stage, ms in medians.items()))
+
+    embedding = embedding_baseline(args.models_dir, photos, args.stage_repeats)
+    results["embedding_network"] = embedding
+    print(f"embedding network per face (median of {2 * args.stage_repeats}, one thread): "
+          f"numpy {embedding['numpy_ms']} ms vs dlib-bin {embedding['dlib_bin_ms']} ms (baseline) = "
+          f"{embedding['speed_ratio']}x faster; largest difference between the vectors "
+          f"{embedding['max_abs_difference']:.1e}")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "real.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -8,7 +8,9 @@ Three dlib models do the work:
   the face before it is embedded;
 * ``dlib_face_recognition_resnet_model_v1.dat``, a ResNet that maps an aligned 150×150
   face chip to a 128-dimensional vector; two photos of one person lie within about 0.6
-  (Euclidean) of each other.
+  (Euclidean) of each other. Its weights are read by :mod:`.dlib_resnet` and evaluated
+  with numpy's BLAS, about 8× faster than dlib-bin's own code and equal to its output
+  within 1e-6.
 
 The two ``.dat`` files come from the PyPI package ``face-recognition-models`` (Davis
 King's models, public domain / CC0, packaged by Adam Geitgey). That package's
@@ -34,6 +36,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         f"real-model mode needs numpy and dlib ({exc.name} is missing): "
         "install them with pip install -e '.[real]'"
     ) from exc
+
+from .dlib_resnet import FaceResNet
 
 SHAPE_PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
 RECOGNITION_MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
@@ -111,12 +115,11 @@ class FaceBox:
 
 
 class FaceModel:
-    """dlib's detector, landmark predictor and embedding network, loaded once.
+    """dlib's detector and landmark predictor and the embedding network, loaded once.
 
-    Safe to share between threads, but not concurrent: dlib's detector releases the GIL
-    while it scans and is not thread-safe (two threads detecting at once crash the
-    process), so every dlib call runs under one lock per instance. The embedding network
-    keeps the GIL anyway, so the lock costs no parallelism there.
+    Safe to share between threads: dlib's detector releases the GIL while it scans and
+    is not thread-safe (two threads detecting at once crash the process), so every dlib
+    call runs under one lock per instance; the embedding network is plain numpy.
     """
 
     def __init__(self, models_dir: Path | None = None) -> None:
@@ -124,7 +127,7 @@ class FaceModel:
         self._lock = threading.Lock()
         self._detector = dlib.get_frontal_face_detector()
         self._shape_predictor = dlib.shape_predictor(str(folder / SHAPE_PREDICTOR_FILE))
-        self._encoder = dlib.face_recognition_model_v1(str(folder / RECOGNITION_MODEL_FILE))
+        self._encoder = FaceResNet.from_file(folder / RECOGNITION_MODEL_FILE)
 
     def detect(self, rgb: np.ndarray, upsample: int = 0) -> list[FaceBox]:
         """Faces in an RGB uint8 array (H, W, 3), largest first.
@@ -150,13 +153,20 @@ class FaceModel:
         boxes.sort(key=lambda box: (box.area, box.score), reverse=True)
         return boxes
 
-    def embed(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
-        """128-d embedding of the face in ``box`` (aligned on five landmarks first)."""
+    def chip(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
+        """The face in ``box`` aligned on five landmarks: 150×150 RGB, as dlib crops it."""
         with self._lock:
             shape = self._shape_predictor(rgb, box.to_dlib())
-            chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-            descriptor = self._encoder.compute_face_descriptor(chip)
-        return np.asarray(descriptor, dtype=np.float64)
+            return np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+
+    def embed(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
+        """128-d embedding of the face in ``box`` (aligned on five landmarks first)."""
+        return self.embed_chip(self.chip(rgb, box))
+
+    def embed_chip(self, chip: np.ndarray) -> np.ndarray:
+        """128-d embedding of an aligned chip from :meth:`chip`."""
+        # The network is numpy only (BLAS releases the GIL): no lock needed.
+        return self._encoder.embed(chip)
 
 
 def _outside_share(rect: dlib.rectangle, width: int, height: int) -> float:

@@ -11,13 +11,13 @@ One photo goes through these stages (see ``docs/real-mode.md`` for the measureme
    usable; of the rest the largest wins and its box is mapped back to the analysis image.
    No usable face → ``NO_FACE`` naming the image (400);
 3. **liveness**: the two MiniFASNet crops of that box, averaged softmax;
-4. **embed**: 5-point alignment and the 128-d dlib embedding (only when a match is asked
-   for, i.e. when image2 was sent).
+4. **embed**: 5-point alignment and the 128-d embedding of dlib's ResNet, evaluated with
+   numpy (:mod:`.dlib_resnet`; only when a match is asked for, i.e. when image2 was sent).
 
-dlib's embedding network holds the GIL while it computes (and its detector, which does
-release it, is not thread-safe), so threads cannot run two photos at once. With
-``helper_processes`` = 1 (the default) the engine keeps one helper process, started and
-warmed up in ``__init__``, that analyses image2 while the calling thread analyses image1.
+dlib's detector releases the GIL but is not thread-safe, so threads cannot run two
+photos' detections at once. With ``helper_processes`` = 1 (the default) the engine keeps
+one helper process, started and warmed up in ``__init__``, that analyses image2 while
+the calling thread analyses image1.
 
 The match: ``matched`` is exactly ``distance <= match_distance``; the confidence is a
 logistic map of the distance centred on the threshold (50 there), see
@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 try:
     import numpy as np
     from PIL import Image, ImageOps
+    from threadpoolctl import threadpool_limits
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise RuntimeError(
-        f"real-model mode needs numpy and Pillow ({exc.name} is missing): "
+        f"real-model mode needs numpy, Pillow and threadpoolctl ({exc.name} is missing): "
         "install them with pip install -e '.[real]'"
     ) from exc
 
@@ -160,6 +161,9 @@ class Analyser:
         except ModelsError as exc:
             raise RuntimeError(f"real mode cannot start: {exc}") from exc
         self.settings = settings
+        # One BLAS thread for the embedding network: the two photos of a request already
+        # run in two processes, and more threads per process only contend for the cores.
+        threadpool_limits(limits=1, user_api="blas")
         self.faces = FaceModel()
         self.liveness = LivenessModel([LivenessNet(m.path, m.scale) for m in located])
 
