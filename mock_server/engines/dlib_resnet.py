@@ -2,11 +2,10 @@
 
 ``dlib_face_recognition_resnet_model_v1.dat`` holds a 29-layer ResNet that turns an
 aligned 150×150 face chip into a 128-d vector. dlib-bin's wheels evaluate it with dlib's
-own convolution code (no BLAS): about 140 ms per face on this project's 2-core CI
-machine, twice the whole per-photo budget of real mode. This module reads the same
-weights and runs the same arithmetic as matrix products through numpy's BLAS: about
-18 ms on one thread, and the vectors agree with dlib's to within 1e-6 (a test compares
-them on real photos).
+own convolution code (no BLAS): 95–145 ms per face on this project's 2-core machine,
+more than the whole per-photo budget of real mode. This module reads the same weights
+and runs the same arithmetic as matrix products through numpy's BLAS: 12–19 ms on one
+thread, and the vectors agree with dlib's to within 1e-6 (a test compares them).
 
 The file format is dlib's serialisation of the network type ``anet_type`` from dlib's
 ``dnn_face_recognition_ex.cpp``:
