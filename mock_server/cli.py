@@ -225,9 +225,13 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What real mode imports, as module names (found without importing them).
+REAL_MODE_MODULES = ("numpy", "onnxruntime", "dlib", "face_recognition_models", "threadpoolctl")
+
+
 def real_mode_problem(models_dir: Path | None) -> str | None:
     """A clear sentence when real mode cannot start, None when it can."""
-    missing = [name for name in ("numpy", "onnxruntime", "dlib", "threadpoolctl") if importlib.util.find_spec(name) is None]
+    missing = [name for name in REAL_MODE_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         return (f"real mode needs {', '.join(missing)}: install the extra with "
                 "pip install -e '.[real]'")

@@ -51,6 +51,23 @@ def test_real_mode_without_models_says_what_is_missing(tmp_path) -> None:
     assert result.returncode == 2 and "does not exist" in result.stderr
 
 
+def test_real_mode_without_its_packages_names_them(tmp_path) -> None:
+    # Run the CLI with two of real mode's packages made invisible to the import system.
+    hide = ("face_recognition_models", "threadpoolctl")
+    code = (
+        "import importlib.util, sys\n"
+        "real_find_spec = importlib.util.find_spec\n"
+        f"importlib.util.find_spec = lambda name, *a: None if name in {hide!r} else real_find_spec(name, *a)\n"
+        "from mock_server.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, "serve", "--mode", "real", "--models-dir", str(tmp_path),
+                             "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "real mode needs face_recognition_models, threadpoolctl" in result.stderr
+    assert "pip install -e '.[real]'" in result.stderr
+
+
 def test_bad_option_values_are_explained() -> None:
     result = facematch("serve", "--latency", "fast")
     assert result.returncode == 2 and "latency must be MS or LOW-HIGH" in result.stderr
