@@ -214,7 +214,7 @@ class JobStore:
         )
         thread = threading.Thread(
             target=self._run,
-            args=(job_id, archive, sender, options, columns, input_name, target),
+            args=(job_id, archive, sender, options, columns, input_name, target, problems),
             name=f"facematch-bulk-{job_id[:8]}",
             daemon=True,
         )
@@ -230,8 +230,8 @@ class JobStore:
         columns: list[str],
         input_name: str,
         target: str,
+        problems: int,
     ) -> None:
-        problems = _problem_cases(archive)
         total = len(archive.cases) + problems
         try:
             self.update(job_id, status="running", started=_now())
