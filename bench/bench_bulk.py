@@ -28,10 +28,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mock_server.auth import mint_token  # noqa: E402
+from facematch_contract.tokens import mint_token  # noqa: E402
 from mock_server.cli import default_workers  # noqa: E402
-from mock_server.config import DEV_JWT_SECRET  # noqa: E402
-from mock_server.bulk.runner import DEFAULT_CONCURRENCY  # noqa: E402
+from facematch_contract.operation import DEV_JWT_SECRET  # noqa: E402
+from facematch_bulk.runner import DEFAULT_CONCURRENCY  # noqa: E402
 from tests.live import start_server  # noqa: E402
 
 PHOTOS = ["astronaut_a.jpg", "astronaut_b.jpg", "hopper_a.jpg", "hopper_b.jpg", "recapture.jpg",
@@ -65,7 +65,7 @@ def build_archive(path: Path, cases: int) -> int:
 def run_cli(base_url: str, source: Path, output: Path, concurrency: int) -> tuple[float, dict]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "mock_server.cli", "bulk", str(source), "--base-url", base_url,
+        [sys.executable, "-m", "facematch", "bulk", str(source), "--base-url", base_url,
          "--output", str(output), "--concurrency", str(concurrency), "--quiet"],
         cwd=ROOT, capture_output=True, text=True,
     )

@@ -38,9 +38,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from mock_server.auth import mint_token
+from facematch_contract.tokens import mint_token
 from mock_server.launch import free_port, stop_process_group
-from mock_server.config import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -76,7 +76,7 @@ def multipart(parts: dict[str, bytes]) -> tuple[bytes, str]:
 
 
 def start_server(models_dir: Path, port: int, workers: int | None, threads: int | None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--mode", "real",
+    command = [sys.executable, "-m", "facematch", "serve", "--mode", "real",
                "--models-dir", str(models_dir), "--host", "127.0.0.1", "--port", str(port), "--quiet"]
     if workers:
         command += ["--workers", str(workers)]

@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mock_server.launch import free_port, stop_process_group
-from mock_server.auth import mint_token
+from facematch_contract.tokens import mint_token
 from mock_server.cli import default_threads, default_workers
-from mock_server.config import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET
 
 from .images import CONTENT_TYPE, build_bodies, build_images
 
@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare_with:
             # Another version of the project (e.g. `git archive HEAD | tar -x -C DIR`), with its own defaults.
             other = Path(args.compare_with).resolve()
-            command = [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+            command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", "{port}"]
             targets.append(Target(f"mock @{other.name}", command, 0, cwd=other))
         targets.append(Target(baseline_name, baseline_command(workers, threads), workers, baseline=True))
         print(f"  mock: facematch serve defaults = {config}, access log on; baseline: gunicorn {config}, "

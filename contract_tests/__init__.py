@@ -1,11 +1,15 @@
 """facematch-kit's contract-test kit: checks any Advanced Facematch implementation.
 
-Run it with ``pytest contract_tests --base-url URL --token TOKEN`` or ``facematch check``.
-``contract_tests.rules`` is the rule validator (standard library only).
+Run it with ``facematch check --base-url URL`` or, as a pytest plugin,
+``pytest --pyargs contract_tests --facematch-base-url URL``. The rules it judges by live in
+``facematch_contract.rules`` (standard library only), shared with the mock's strict mode.
+The kit never imports the mock server.
 """
 
 from pathlib import Path
 
+from facematch_contract import SPEC_PATH
+
 KIT_DIR = Path(__file__).resolve().parent
-#: The contract the kit checks against (the repository's openapi.yaml).
-SPEC_PATH = KIT_DIR.parent / "openapi.yaml"
+
+__all__ = ["KIT_DIR", "SPEC_PATH"]

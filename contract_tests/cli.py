@@ -1,4 +1,4 @@
-"""``facematch check``: the contract-test kit from the command line (registered by mock_server.cli)."""
+"""``facematch check``: the contract-test kit from the command line (registered by facematch.cli)."""
 
 from __future__ import annotations
 

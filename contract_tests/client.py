@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import requests
 
-from .exchange import USE_TOKEN, KitRequest, Record, Recorder
-from .rules import Exchange, Part
+from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.rules import Exchange, Part
 
-OPERATION_PATH = "/advanced_facematch"
+from .exchange import USE_TOKEN, KitRequest, Record, Recorder
 
 
 @dataclass(frozen=True)

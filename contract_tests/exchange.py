@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .rules import Exchange, Finding, RuleVerdict, curl_line, evaluate
+from facematch_contract.rules import Exchange, Finding, RuleVerdict, curl_line, evaluate
 
 #: Use the kit's configured bearer token (the default for a request).
 USE_TOKEN = "<token>"

@@ -8,7 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+from facematch_contract import FIXTURES_DIR
+
+DEFAULT_DIR = FIXTURES_DIR
 
 
 @dataclass(frozen=True)

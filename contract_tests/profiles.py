@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from facematch_contract.document import Document
+
 from .exchange import Check
 from .fixtures import DEFAULT_DIR, Fixture
-from .rules import Exchange, Finding
+from facematch_contract.rules import Exchange, Finding
 
 PROFILES = ("contract", "semantic", "golden")
 DEFAULT_MAX_EXAMPLES = 100
@@ -160,10 +162,7 @@ class NamedExample:
 
 def named_examples(spec_path: Path) -> list[NamedExample]:
     """Every named example of the facematch operation's responses in openapi.yaml."""
-    import yaml
-
-    spec = yaml.safe_load(spec_path.read_text())
-    responses = spec["paths"]["/advanced_facematch"]["post"]["responses"]
+    responses = Document(spec_path).operation["responses"]
     found = []
     for status, response in responses.items():
         for media in (response.get("content") or {}).values():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .exchange import Record, Recorder
 from .profiles import EXPECTATIONS, includes
-from .rules import RULES, Finding
+from facematch_contract.rules import RULES, Finding
 
 
 @dataclass(frozen=True)

@@ -28,17 +28,19 @@ class CheckRun:
     extra_pytest_args: tuple[str, ...] = ()
 
     def pytest_args(self, seed: int) -> list[str]:
-        args = [str(KIT_DIR), "-p", "no:cacheprovider", "--base-url", self.base_url, "--profile", self.profile,
-                "--max-examples", str(self.max_examples), "--kit-seed", str(seed)]
+        args = [str(KIT_DIR), "-p", "facematch", "-p", "no:cacheprovider", "--rootdir", str(KIT_DIR),
+                "--facematch-base-url", self.base_url, "--facematch-profile", self.profile,
+                "--facematch-max-examples", str(self.max_examples), "--facematch-seed", str(seed)]
         args += ["-v"] if self.verbose else ["-q", "-r", "fE"]
-        for flag, value in (("--token", self.token), ("--jwt-secret", self.jwt_secret), ("--report", self.report),
-                            ("--kit-junit", self.junit), ("--fixtures-dir", self.fixtures_dir)):
+        for flag, value in (("--facematch-token", self.token), ("--facematch-jwt-secret", self.jwt_secret),
+                            ("--facematch-report", self.report), ("--facematch-junit", self.junit),
+                            ("--facematch-fixtures-dir", self.fixtures_dir)):
             if value is not None:
                 args += [flag, str(value)]
         if not self.token_checks:
-            args.append("--no-token-checks")
+            args.append("--facematch-no-token-checks")
         for name in self.skip_st_checks:
-            args += ["--skip-st-check", name]
+            args += ["--facematch-skip-st-check", name]
         return args + list(self.extra_pytest_args)
 
 

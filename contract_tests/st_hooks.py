@@ -24,8 +24,10 @@ from collections.abc import Callable, Mapping
 import schemathesis
 from hypothesis import strategies as st
 
+from facematch_contract.operation import OPERATION_PATH
+
 from . import fixtures, images
-from .rules import RULES, Exchange, Finding, Part, Rule, curl_line, evaluate
+from facematch_contract.rules import RULES, Exchange, Finding, Part, Rule, curl_line, evaluate
 
 #: Statuses a valid request may get: success, an unusable photo (400), or a refused token.
 POSITIVE_DATA_STATUSES = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -87,7 +89,7 @@ def failure_message(exchange: Exchange, failures: list[Finding]) -> str:
 
 def is_operation(case: schemathesis.Case) -> bool:
     """The rules judge POST /advanced_facematch (not preflights or other methods)."""
-    return case.operation.path.endswith("/advanced_facematch") and case.method.upper() == "POST"
+    return case.operation.path.endswith(OPERATION_PATH) and case.method.upper() == "POST"
 
 
 def make_check(rule: Rule) -> Callable[..., bool | None]:

@@ -16,7 +16,7 @@ from . import SPEC_PATH, st_hooks
 from .client import Client
 from .exchange import Recorder, ToolFailure, explain
 from .profiles import KitConfig
-from .rules import curl_line
+from facematch_contract.rules import curl_line
 from .session import CURRENT
 
 # Registered by st_hooks; recorded through the recorder instead of failing inside schemathesis.
@@ -41,7 +41,7 @@ def schemathesis_config(kit: KitConfig) -> SchemathesisConfig:
 
 # Built at import time from the kit's settings (known once pytest is configured).
 if CURRENT.config is None:
-    pytest.skip("the contract kit needs --base-url", allow_module_level=True)
+    pytest.skip("the contract kit needs --facematch-base-url", allow_module_level=True)
 schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis_config(CURRENT.config)).include(tag="facematch")
 
 

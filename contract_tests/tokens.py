@@ -1,31 +1,10 @@
-"""Bearer tokens for the kit: minting HS256 JWTs (stdlib only) and spoiling them on purpose."""
+"""Bearer tokens the kit sends on purpose: spoiled, foreign and expired ones (ERR-2)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import time
 from dataclasses import dataclass
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def mint(secret: str, *, subject: str = "facematch-contract-kit", expires_in: int = 3600,
-         now: int | None = None) -> str:
-    """An HS256 JWT with sub, iat and exp (exp in the past when ``expires_in`` is negative)."""
-    issued = int(time.time()) if now is None else now
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    claims = {"sub": subject, "iat": issued, "exp": issued + expires_in}
-    if expires_in < 0:
-        claims["iat"] = issued + expires_in - 3600
-    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{header}.{payload}".encode("ascii")
-    signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64(signature)}"
+from facematch_contract.tokens import mint_token
 
 
 def bad_signature(token: str) -> str:
@@ -54,9 +33,9 @@ class TokenCases:
             "Basic credentials instead of a bearer token": ("malformed_token", "Basic dXNlcjpwYXNz"),
             "a JWT whose signature was altered": ("bad_signature", f"Bearer {bad_signature(self.valid)}"),
             "a JWT signed with another secret": ("bad_signature",
-                                                 f"Bearer {mint('not-the-right-secret-' + 'x' * 16)}"),
+                                                 f"Bearer {mint_token('not-the-right-secret-' + 'x' * 16)}"),
         }
         if self.secret is not None:
             cases["a correctly signed JWT that expired an hour ago"] = (
-                "expired_token", f"Bearer {mint(self.secret, expires_in=-3600)}")
+                "expired_token", f"Bearer {mint_token(self.secret, expires_in=-3600)}")
         return cases

@@ -25,7 +25,7 @@ from .journal import JournalEntry, PartRecord
 from .jsonbody import encode
 from .rules import build
 from .scenarios import chosen_example
-from .spec import OPERATION_PATH
+from facematch_contract.operation import OPERATION_PATH
 from .uploads import read_form
 
 JSON = "application/json"

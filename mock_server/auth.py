@@ -3,7 +3,6 @@ in the permissive ``any`` mode, any non-empty token. Tokens are never logged."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,11 +49,3 @@ class Authenticator:
         except jwt.InvalidTokenError:
             raise ApiError(ErrorKind.TOKEN_INVALID)
 
-
-def mint_token(secret: str, *, subject: str = "facematch-dev", expires_in: int | None = 3600) -> str:
-    """A development token signed with ``secret`` (no ``exp`` when expires_in is None)."""
-    now = int(time.time())
-    claims: dict[str, object] = {"sub": subject, "iat": now}
-    if expires_in is not None:
-        claims["exp"] = now + expires_in
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)

@@ -1,11 +1,12 @@
-"""The ``facematch`` command: serve the mock, mint tokens, and the subcommands that other
-modules register (``check`` from the contract kit, ``models`` for real mode, ``bulk``)."""
+"""``facematch serve``: the mock (or real-model mode) under gunicorn, from command-line options.
+
+Registered by the ``facematch`` command (:mod:`facematch.cli`) with :func:`register`."""
 
 from __future__ import annotations
 
 import argparse
 import atexit
-import importlib
+import importlib.util
 import multiprocessing
 import os
 import shutil
@@ -14,12 +15,10 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from . import SPEC_PATH, __version__
-from .auth import mint_token
-from .config import DEV_JWT_SECRET, RealModeSettings, Settings
+from facematch_contract import SPEC_PATH
+from facematch_contract.operation import DEV_JWT_SECRET
 
-#: Modules that add subcommands with ``register(subparsers)``.
-SUBCOMMAND_MODULES = ("contract_tests.cli", "mock_server.cli_models", "mock_server.bulk.cli")
+from .config import RealModeSettings, Settings
 
 
 def default_workers() -> int:
@@ -106,7 +105,7 @@ def parse_origins(text: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in text.split(",") if origin.strip())
 
 
-def add_serve(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     env = os.environ.get
     serve = subparsers.add_parser(
         "serve",
@@ -247,55 +246,3 @@ def real_mode_problem(models_dir: Path | None) -> str | None:
     except ModelsError as error:
         return str(error)
     return None
-
-
-def add_token(subparsers: argparse._SubParsersAction) -> None:
-    token = subparsers.add_parser(
-        "token",
-        help="print a development bearer token (HS256 JWT)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    token.add_argument("--expires-in", type=int, default=3600, help="seconds until exp; 0 for no exp claim")
-    token.add_argument("--subject", default="facematch-dev", help="the sub claim")
-    token.add_argument("--jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
-                       help="HS256 secret (env FACEMATCH_JWT_SECRET)")
-    token.set_defaults(func=lambda args: _print_token(args))
-
-
-def _print_token(args: argparse.Namespace) -> int:
-    expires = None if args.expires_in == 0 else args.expires_in
-    print(mint_token(args.jwt_secret, subject=args.subject, expires_in=expires))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="facematch",
-        description="Mock server and contract-test kit for the Advanced Facematch API.",
-    )
-    parser.add_argument("--version", action="version", version=f"facematch-kit {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_serve(subparsers)
-    add_token(subparsers)
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if not error.name or not name.startswith(error.name):
-                raise
-            continue
-        module.register(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

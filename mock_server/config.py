@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import FIXTURES_DIR, SPEC_PATH
-
-#: Development signing secret for HS256 tokens. Documented in the README; override it with
-#: ``--jwt-secret`` or ``FACEMATCH_JWT_SECRET`` anywhere the mock is reachable by others.
-DEV_JWT_SECRET = "facematch-kit-development-secret"
-
-MIN_IMAGE_BYTES = 1024
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MAX_IMAGE_PIXELS = 40_000_000
+from facematch_contract import FIXTURES_DIR, SPEC_PATH
+from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -74,6 +66,3 @@ class Settings:
         """Two full-size images plus room for the form's other parts and framing."""
         return 2 * self.max_image_bytes + 256 * 1024
 
-
-def env_default(name: str, default: str) -> str:
-    return os.environ.get(name, default)

@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
-import yaml
 from openapi_schema_validator import OAS30Validator
 
-from .jsonbody import encode
+from facematch_contract.document import Document
+from facematch_contract.operation import FORM_MEDIA_TYPE
 
-OPERATION_PATH = "/advanced_facematch"
-OPERATION_METHOD = "post"
-FORM_MEDIA_TYPE = "multipart/form-data"
+from .jsonbody import encode
 
 #: Returns None when the value is valid, else a short reason.
 FieldCheck = Callable[[Any], str | None]
@@ -58,41 +55,19 @@ class HeaderParam:
     check: FieldCheck
 
 
-class Contract:
+class Contract(Document):
     """The parsed ``openapi.yaml`` with the operation's request contract compiled."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.raw_text = path.read_bytes()
-        self.document: dict[str, Any] = yaml.load(self.raw_text, Loader=_loader())
-        self.operation: dict[str, Any] = self.document["paths"][OPERATION_PATH][OPERATION_METHOD]
+        super().__init__(path)
         self.form = self._compile_form()
         self.headers = self._compile_headers()
         self.examples = self._collect_examples()
-        self.server_prefixes = self._server_prefixes()
+        self.server_prefixes = self.server_path_prefixes()
 
     # -- compilation -------------------------------------------------------------------
-    def resolve(self, node: Any) -> Any:
-        """Follow local ``$ref`` pointers until a concrete node is reached."""
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not ref.startswith("#/"):
-                raise ValueError(f"only local references are supported: {ref}")
-            node = self.document
-            for token in ref[2:].split("/"):
-                node = node[token.replace("~1", "/").replace("~0", "~")]
-        return node
-
-    def _deep_resolve(self, node: Any) -> Any:
-        node = self.resolve(node)
-        if isinstance(node, dict):
-            return {key: self._deep_resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [self._deep_resolve(value) for value in node]
-        return node
-
     def _schema_check(self, schema: dict[str, Any]) -> FieldCheck:
-        validator = OAS30Validator(self._deep_resolve(schema))
+        validator = OAS30Validator(self.deep_resolve(schema))
 
         def check(value: Any) -> str | None:
             error = next(iter(validator.iter_errors(value)), None)
@@ -153,10 +128,6 @@ class Contract:
                 )
         return examples
 
-    def _server_prefixes(self) -> tuple[str, ...]:
-        prefixes = {urlsplit(server["url"]).path.rstrip("/") for server in self.document.get("servers", [])}
-        return tuple(sorted(prefixes or {""}))
-
     # -- look-ups ----------------------------------------------------------------------
     def first_example_for(self, status: int) -> NamedExample | None:
         return next((ex for ex in self.examples.values() if ex.status == status), None)
@@ -182,6 +153,3 @@ def describe(keyword: str, value: Any) -> str:
     """A short reason that never repeats the (possibly huge) offending value."""
     return _PHRASES.get(keyword, "fails " + keyword + " {}").format(value)
 
-
-def _loader() -> type:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

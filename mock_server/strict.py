@@ -1,6 +1,6 @@
 """``--strict``: every response is checked against openapi.yaml (openapi-core) and, for the
 operation, against the rules catalogue with the contract kit's independent validator
-(``contract_tests.rules``: a second formulation of the rules, so the mock's builder is
+(``facematch_contract.rules``: a second formulation of the rules, so the mock's builder is
 never its own judge). A violation is logged and named in the ``X-Contract-Violation``
 response header (the spec as ``SPEC``, rules by ID); the response itself is unchanged."""
 
@@ -86,7 +86,7 @@ def rule_problems(request: Any, response: Any) -> list[str]:
     """Findings of the kit's rule validator on this exchange (failures only, not warnings)."""
     from flask import g
 
-    from contract_tests.rules import Exchange, Part, check_exchange
+    from facematch_contract.rules import Exchange, Part, check_exchange
 
     form = g.get("form")
     parts = tuple(Part(p.name, p.filename, p.size, p.content_type) for p in form.parts) if form else ()

@@ -6,8 +6,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from mock_server.auth import mint_token
-from mock_server.config import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
+from facematch_contract.operation import DEV_JWT_SECRET
 
 from .live import ROOT, start_server
 

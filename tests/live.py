@@ -29,7 +29,7 @@ def start_server(*cli_args: str, env: dict[str, str] | None = None, ready_timeou
     args = list(cli_args)
     if "--workers" not in args:
         args += ["--workers", "2"]
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     log = tempfile.NamedTemporaryFile(prefix="facematch-server-", suffix=".log", delete=False)
     process = subprocess.Popen(
         command,

@@ -78,7 +78,7 @@ def test_builder_is_deterministic(outcome: Outcome) -> None:
 
 
 def exchange_for(outcome: Outcome, body: bytes, status: int = 200):
-    from contract_tests.rules import Exchange, Part
+    from facematch_contract.rules import Exchange, Part
 
     parts = [Part("image1", "a.jpg", 5000)]
     if outcome.image2 is not None:
@@ -100,13 +100,13 @@ def exchange_for(outcome: Outcome, body: bytes, status: int = 200):
 def test_the_kits_independent_validator_agrees(outcome: Outcome) -> None:
     """The second formulation of the rules (the kit's validator) finds nothing, not even
     OVR-3's advisory warning, in anything the builder makes."""
-    from contract_tests.rules import check_exchange
+    from facematch_contract.rules import check_exchange
 
     assert check_exchange(exchange_for(outcome, encode(build(outcome)))) == []
 
 
 def test_the_validator_does_catch_a_builder_mistake() -> None:
-    from contract_tests.rules import check_exchange
+    from facematch_contract.rules import check_exchange
 
     outcome = Outcome(Liveness("fake", 30.0))
     body = build(outcome)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.bulk.archive import ArchiveLimits, ArchiveRefused, InputArchive
-from mock_server.bulk.results import load_columns, write_archive
+from facematch_bulk.archive import ArchiveLimits, ArchiveRefused, InputArchive
+from facematch_bulk.results import load_columns, write_archive
 
 from .bulk_builders import NOT_SENT_CASES, SENT_CASES, hostile_archives, image, regression_set, zip_bytes
 

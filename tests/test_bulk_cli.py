@@ -29,7 +29,7 @@ COLUMNS_200 = [
 
 def run_bulk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mock_server.cli", "bulk", *args],
+        [sys.executable, "-m", "facematch", "bulk", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
     )
 

@@ -14,7 +14,7 @@ from .live import ROOT, free_port, start_server
 
 
 def facematch(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mock_server.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "facematch", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -58,7 +58,7 @@ def test_real_mode_without_its_packages_names_them(tmp_path) -> None:
         "import importlib.util, sys\n"
         "real_find_spec = importlib.util.find_spec\n"
         f"importlib.util.find_spec = lambda name, *a: None if name in {hide!r} else real_find_spec(name, *a)\n"
-        "from mock_server.cli import main\n"
+        "from facematch.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     result = subprocess.run([sys.executable, "-c", code, "serve", "--mode", "real", "--models-dir", str(tmp_path),
@@ -76,7 +76,7 @@ def test_bad_option_values_are_explained() -> None:
 def test_serve_answers_within_two_seconds() -> None:
     port = free_port()
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--quiet"],
+    process = subprocess.Popen([sys.executable, "-m", "facematch", "serve", "--port", str(port), "--quiet"],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:

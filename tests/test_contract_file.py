@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from werkzeug.datastructures import Headers
 
-from mock_server import SPEC_PATH
+from facematch_contract import SPEC_PATH
 from mock_server.spec import Contract
 from mock_server.strict import SpecRequest, SpecResponse, spec_problems
 
@@ -58,7 +58,7 @@ def test_fixtures_are_reproducible_from_the_generator() -> None:
 
 @pytest.mark.parametrize("name", sorted(CONTRACT.examples))
 def test_every_example_satisfies_the_rules(name: str) -> None:
-    from contract_tests.rules import Exchange, Part, check_exchange
+    from facematch_contract.rules import Exchange, Part, check_exchange
 
     example = CONTRACT.examples[name]
     two = b'"image2":{"input_provided":"True"' in example.body

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.auth import mint_token
-from mock_server.config import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
+from facematch_contract.operation import DEV_JWT_SECRET
 
 from .live import ROOT
 
@@ -281,7 +281,7 @@ class KitRun:
 def run_kit(base_url: str, out: Path, *extra: str) -> KitRun:
     """``facematch check`` in a subprocess; the failing catalogue rules come from its JUnit XML."""
     junit, report = out / "junit.xml", out / "report.md"
-    command = [sys.executable, "-m", "mock_server.cli", "check", "--base-url", base_url, "--jwt-secret",
+    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url, "--jwt-secret",
                DEV_JWT_SECRET, "--junit", str(junit), "--report", str(report), "--seed", "12345", *extra]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     return KitRun(done.returncode, failing_rules(junit), done.stdout[-4000:] + done.stderr[-2000:])
@@ -319,6 +319,6 @@ def test_broken_server_fails_exactly_its_rule(rule: str, broken_runs: dict[str, 
 
 
 def test_every_rule_has_a_broken_server() -> None:
-    from contract_tests.rules import RULE_IDS
+    from facematch_contract.rules import RULE_IDS
 
     assert sorted(BREAKAGES) == sorted(RULE_IDS)

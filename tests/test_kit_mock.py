@@ -15,7 +15,7 @@ from .live import ROOT
 
 
 def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "mock_server.cli", "check", "--base-url", base_url,
+    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url,
                "--report", str(out / "report.md"), "--junit", str(out / "junit.xml"), *extra]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
@@ -51,10 +51,10 @@ def test_richer_profiles_pass_against_the_mock(profile: str, mock_url: str, tmp_
 
 
 def test_pytest_entry_point_with_an_explicit_token(mock_url: str, token: str, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-q",
-               "--base-url", mock_url, "--token", token, "--max-examples", "10",
-               "--report", str(tmp_path / "report.md"), "--kit-junit", str(tmp_path / "junit.xml")]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
+               "--facematch-base-url", mock_url, "--facematch-token", token, "--facematch-max-examples", "10",
+               "--facematch-report", str(tmp_path / "report.md"), "--facematch-junit", str(tmp_path / "junit.xml")]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert_clean_reports(tmp_path, "contract")
 

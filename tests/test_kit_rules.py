@@ -1,4 +1,4 @@
-"""The kit's rule validator (contract_tests.rules) on the contract's examples and on
+"""The kit's rule validator (facematch_contract.rules) on the contract's examples and on
 hand-broken bodies: each mistake is reported by the one rule it breaks."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from contract_tests import SPEC_PATH
-from contract_tests.rules import RULE_IDS, Exchange, Part, check_exchange, curl_line, evaluate
+from facematch_contract import SPEC_PATH
+from facematch_contract.rules import RULE_IDS, Exchange, Part, check_exchange, curl_line, evaluate
 
 from .live import ROOT
 
@@ -196,7 +196,7 @@ def test_curl_line_redacts_the_token_and_shows_files() -> None:
 
 
 def test_rules_module_imports_only_the_standard_library() -> None:
-    code = ("import sys, contract_tests.rules; "
+    code = ("import sys, facematch_contract.rules; "
             "bad = sorted(m for m in ('requests', 'hypothesis', 'schemathesis', 'PIL', 'yaml', 'pytest') "
             "if m in sys.modules); print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

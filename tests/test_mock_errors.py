@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
-from mock_server.auth import mint_token
-from mock_server.config import DEV_JWT_SECRET, MAX_IMAGE_BYTES
+from facematch_contract.tokens import mint_token
+from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES
 
 from .client import image_files, post
 from .conftest import fixture_path

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from mock_server import SPEC_PATH
+from facematch_contract import SPEC_PATH
 
 from .client import image_files, post
 from .conftest import fixture_path

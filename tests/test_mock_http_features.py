@@ -8,7 +8,7 @@ import time
 import requests
 import yaml
 
-from mock_server import SPEC_PATH
+from facematch_contract import SPEC_PATH
 
 from .client import image_files, post
 from .conftest import fixture_path

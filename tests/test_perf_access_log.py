@@ -10,7 +10,8 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from mock_server.cli import ACCESS_LOG_FORMAT, build_parser, default_threads, default_workers, lean_access_logger
+from facematch.cli import build_parser
+from mock_server.cli import ACCESS_LOG_FORMAT, default_threads, default_workers, lean_access_logger
 
 
 def line_of(logger_class: type, tmp_path: Path, name: str, fmt: str, resp: object, environ: dict[str, str]) -> str:

@@ -26,14 +26,14 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
-from ..auth import mint_token
+from facematch_contract.tokens import mint_token
 from ..context import MockContext
 from ..errors import ApiError, ErrorKind
 from ..jsonbody import encode
-from .archive import ArchiveLimits, ArchiveRefused, InputArchive
+from facematch_bulk.archive import ArchiveLimits, ArchiveRefused, InputArchive
 from .jobs import ACTIVE, Busy, JobLimits, JobStore, public
-from .results import response_columns
-from .runner import HttpSender, RunOptions
+from facematch_bulk.results import response_columns
+from facematch_bulk.runner import HttpSender, RunOptions
 
 #: Room for the multipart framing around the archive.
 UPLOAD_SLACK = 64 * 1024

@@ -29,9 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .archive import InputArchive
-from .results import write_results
-from .runner import RunOptions, Sender, run_cases
+from facematch_bulk.archive import InputArchive
+from facematch_bulk.results import write_results
+from facematch_bulk.runner import RunOptions, Sender, run_cases
 
 log = logging.getLogger("facematch.bulk")
 

@@ -1,7 +1,13 @@
-"""pytest options and fixtures of the contract-test kit.
+"""The kit as a pytest plugin (entry point ``pytest11: facematch``): options, fixtures, reports.
 
-    pytest contract_tests --base-url URL [--token T] [--profile contract|semantic|golden]
-                          [--max-examples N] [--kit-seed S] [--report FILE.md] [--kit-junit FILE.xml]
+    pytest --pyargs contract_tests --facematch-base-url URL [--facematch-token T]
+           [--facematch-profile contract|semantic|golden] [--facematch-max-examples N]
+           [--facematch-seed S] [--facematch-report F.md] [--facematch-junit F.xml]
+           [--facematch-json F.json]
+
+Every option is namespaced (``--facematch-...``) so that it cannot clash with
+pytest-base-url or any other plugin. Without ``--facematch-base-url`` the plugin does
+nothing, so it is harmless in any other project's test run.
 """
 
 from __future__ import annotations
@@ -14,65 +20,68 @@ from pathlib import Path
 import pytest
 import requests
 
+from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
+
 from .client import Client, Target
 from .exchange import KitTestResult, Recorder
 from .fixtures import DEFAULT_DIR
 from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES, KitConfig
 from .report import RunInfo, write_junit, write_markdown
 from .session import CURRENT
-from .tokens import TokenCases, mint
+from .tokens import TokenCases
 
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("facematch-kit", "Advanced Facematch contract-test kit")
-    group.addoption("--base-url", default=os.environ.get("FACEMATCH_BASE_URL"),
+    group.addoption("--facematch-base-url", default=os.environ.get("FACEMATCH_BASE_URL"),
                     help="base URL of the implementation (env FACEMATCH_BASE_URL)")
-    group.addoption("--token", default=os.environ.get("FACEMATCH_TOKEN"),
+    group.addoption("--facematch-token", default=os.environ.get("FACEMATCH_TOKEN"),
                     help="bearer token to send (env FACEMATCH_TOKEN); minted for the mock when absent")
-    group.addoption("--jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET"),
+    group.addoption("--facematch-jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET"),
                     help="HS256 secret: mints the token and an expired one (default for the mock: its dev secret)")
-    group.addoption("--profile", choices=PROFILES, default="contract", help="how much to check")
-    group.addoption("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
+    group.addoption("--facematch-profile", choices=PROFILES, default="contract", help="how much to check")
+    group.addoption("--facematch-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
                     help="generated examples per property test")
-    group.addoption("--kit-seed", type=int, default=None, help="seed for every generated request")
-    group.addoption("--fixtures-dir", type=Path, default=DEFAULT_DIR, help="fixture photos and their manifest")
-    group.addoption("--no-token-checks", action="store_true",
+    group.addoption("--facematch-seed", type=int, default=None, help="seed for every generated request")
+    group.addoption("--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR, help="fixture photos and their manifest")
+    group.addoption("--facematch-no-token-checks", action="store_true",
                     help="skip malformed/expired/badly signed token checks (for servers that accept any token)")
-    group.addoption("--skip-st-check", action="append", default=[], metavar="NAME",
+    group.addoption("--facematch-skip-st-check", action="append", default=[], metavar="NAME",
                     help="turn off one of schemathesis's own checks (repeatable)")
-    group.addoption("--report", type=Path, default=None, help="write the Markdown report here")
-    group.addoption("--kit-junit", type=Path, default=None, help="write the per-rule JUnit XML here")
+    group.addoption("--facematch-report", type=Path, default=None, help="write the Markdown report here")
+    group.addoption("--facematch-junit", type=Path, default=None, help="write the per-rule JUnit XML here")
 
 
 def build_config(config: pytest.Config) -> KitConfig:
-    base_url = config.getoption("base_url")
+    base_url = config.getoption("facematch_base_url")
     if not base_url:
-        raise pytest.UsageError("the contract kit needs --base-url URL (or FACEMATCH_BASE_URL)")
+        raise pytest.UsageError("the contract kit needs --facematch-base-url URL (or FACEMATCH_BASE_URL)")
     base_url = base_url.rstrip("/")
-    token = config.getoption("token")
-    secret = config.getoption("jwt_secret")
+    token = config.getoption("facematch_token")
+    secret = config.getoption("facematch_jwt_secret")
     if not token:
         if secret is None and looks_like_the_mock(base_url):
-            from mock_server.config import DEV_JWT_SECRET
+            from facematch_contract.operation import DEV_JWT_SECRET
 
             secret = DEV_JWT_SECRET
         if secret is None:
-            raise pytest.UsageError("pass --token TOKEN (or --jwt-secret SECRET to mint one)")
-        token = mint(secret)
-    seed = config.getoption("kit_seed")
+            raise pytest.UsageError("pass --facematch-token TOKEN (or --facematch-jwt-secret SECRET to mint one)")
+        token = mint_token(secret, subject="facematch-contract-kit")
+    seed = config.getoption("facematch_seed")
     return KitConfig(
         base_url=base_url,
         token=token,
-        profile=config.getoption("profile"),
-        max_examples=config.getoption("max_examples"),
+        profile=config.getoption("facematch_profile"),
+        max_examples=config.getoption("facematch_max_examples"),
         seed=seed if seed is not None else random.randrange(2**31),
         jwt_secret=secret,
-        fixtures_dir=config.getoption("fixtures_dir"),
-        token_checks=not config.getoption("no_token_checks"),
-        report=config.getoption("report"),
-        junit=config.getoption("kit_junit"),
-        skip_st_checks=tuple(config.getoption("skip_st_check")),
+        fixtures_dir=config.getoption("facematch_fixtures_dir"),
+        token_checks=not config.getoption("facematch_no_token_checks"),
+        report=config.getoption("facematch_report"),
+        junit=config.getoption("facematch_junit"),
+        skip_st_checks=tuple(config.getoption("facematch_skip_st_check")),
     )
 
 
@@ -86,7 +95,7 @@ def looks_like_the_mock(base_url: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("help") or not config.getoption("base_url", None):
+    if config.getoption("help") or not config.getoption("facematch_base_url", None):
         return  # no target: the kit's tests skip
     CURRENT.config = build_config(config)
     CURRENT.recorder = Recorder()
@@ -104,7 +113,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 @pytest.fixture(scope="session")
 def kit() -> KitConfig:
     if CURRENT.config is None:
-        pytest.skip("the contract kit needs --base-url")
+        pytest.skip("the contract kit needs --facematch-base-url")
     return CURRENT.config
 
 

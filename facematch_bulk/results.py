@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from .. import SPEC_PATH, __version__
-from ..spec import Contract
+from facematch_contract import __version__
+from facematch_contract.document import Document
+
 from .runner import Answer, RunResult, correlation_id
 
 RESULTS_CSV = "results.csv"
@@ -43,10 +44,9 @@ ERROR_COLUMNS = ("case", "entry", "reason")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def response_columns(contract: Contract) -> list[str]:
+def response_columns(contract: Document) -> list[str]:
     """Dotted names of every leaf of the operation's 200 body schema, in schema order."""
-    response = contract.resolve(contract.operation["responses"]["200"])
-    schema = contract.resolve(response["content"]["application/json"]["schema"])
+    schema = contract.response_schema("200")
     columns: list[str] = []
 
     def walk(node: Any, prefix: str) -> None:
@@ -63,7 +63,7 @@ def response_columns(contract: Contract) -> list[str]:
 
 
 def load_columns() -> list[str]:
-    return response_columns(Contract(SPEC_PATH))
+    return response_columns(Document())
 
 
 def cell(value: Any) -> str:

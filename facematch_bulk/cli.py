@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ..auth import mint_token
-from ..config import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
+from facematch_contract.tokens import mint_token
+
 from .archive import ArchiveRefused, InputArchive
 from .results import load_columns, write_results
-from .runner import DEFAULT_CONCURRENCY, OPERATION_PATH, HttpSender, RunOptions, run_cases
+from .runner import DEFAULT_CONCURRENCY, HttpSender, RunOptions, run_cases
 
 EXIT_OK = 0
 EXIT_NOT_SENT = 1

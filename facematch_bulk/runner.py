@@ -21,9 +21,10 @@ from typing import Any, Callable, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
+from facematch_contract.operation import OPERATION_PATH
+
 from .archive import Case, CaseProblem, InputArchive
 
-OPERATION_PATH = "/advanced_facematch"
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 #: How much of a body that is not JSON is kept for the results.
 TEXT_KEPT = 2000

@@ -1,0 +1,1 @@
+"""The ``facematch`` command: one entry point over the mock, the kit and the bulk client."""
