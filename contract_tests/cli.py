@@ -16,8 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="check an implementation against the contract (the contract-test kit)",
         description="Send generated and fixed requests to BASE_URL/advanced_facematch and check every "
-                    "response against openapi.yaml and the rules catalogue. Exit status 0 only when "
-                    "every rule holds.",
+                    "response against openapi.yaml and the rules catalogue. Exit status: 0 PASS (every "
+                    "rule exercised and held), 1 FAIL (a rule broke), 2 usage error, 3 ERROR: not judged "
+                    "(unreachable, token refused, timeout, kit error, a rule never exercised).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     env = os.environ.get
@@ -36,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--report", type=Path, default=Path("reports/contract-report.md"),
                        help="Markdown report for people")
     check.add_argument("--junit", type=Path, default=Path("reports/contract-junit.xml"), help="JUnit XML for CI")
+    check.add_argument("--json", type=Path, default=Path("reports/contract-report.json"),
+                       help="machine-readable report: verdict, per-rule counts, first failures, seed, contract SHA-256")
+    check.add_argument("--timeout", type=float, default=60.0,
+                       help="seconds to wait for one answer; a request that takes longer stops the run (ERROR)")
     check.add_argument("--no-token-checks", action="store_true",
                        help="skip malformed/expired/badly signed token checks (for --auth any servers)")
     check.add_argument("--skip-st-check", action="append", default=[], metavar="NAME",
@@ -51,7 +56,7 @@ KIT_MODULES = ("pytest", "schemathesis", "hypothesis")
 def handler(args: argparse.Namespace) -> int:
     missing = [name for name in KIT_MODULES if importlib.util.find_spec(name) is None]
     if missing:
-        print(f"facematch check needs {', '.join(missing)}: install the kit with pip install -e '.[kit]'",
+        print(f"facematch check needs {', '.join(missing)}: install the kit with pip install 'facematch-kit[kit]'",
               file=sys.stderr)
         return 2
     from .runner import CheckRun, run
@@ -65,6 +70,8 @@ def handler(args: argparse.Namespace) -> int:
         seed=args.seed,
         report=args.report,
         junit=args.junit,
+        json=args.json,
+        timeout=args.timeout,
         token_checks=not args.no_token_checks,
         fixtures_dir=args.fixtures_dir,
         verbose=args.verbose,

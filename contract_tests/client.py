@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
@@ -10,6 +13,7 @@ from facematch_contract.operation import OPERATION_PATH
 from facematch_contract.rules import Exchange, Part
 
 from .exchange import USE_TOKEN, KitRequest, Record, Recorder
+from .problems import KitError, KitProblem, ProblemKind
 
 
 @dataclass(frozen=True)
@@ -40,16 +44,17 @@ class Client:
             headers["Authorization"] = request.authorization
         if request.correlation_id is not None:
             headers["X-Correlation-ID"] = request.correlation_id
-        if request.raw_body is not None:
-            if request.raw_content_type:
-                headers["Content-Type"] = request.raw_content_type
-            response = self.session.post(self.target.operation_url, data=request.raw_body, headers=headers,
-                                         timeout=self.target.timeout)
-        else:
-            files = [(u.name, (u.filename, u.data, u.content_type)) for u in request.uploads]
-            files += [(name, (None, value)) for name, value in request.fields]
-            response = self.session.post(self.target.operation_url, files=files or None, headers=headers,
-                                         timeout=self.target.timeout)
+        with reaching(self.target.operation_url, self.recorder, request.describe(), self.target.timeout):
+            if request.raw_body is not None:
+                if request.raw_content_type:
+                    headers["Content-Type"] = request.raw_content_type
+                response = self.session.post(self.target.operation_url, data=request.raw_body, headers=headers,
+                                             timeout=self.target.timeout)
+            else:
+                files = [(u.name, (u.filename, u.data, u.content_type)) for u in request.uploads]
+                files += [(name, (None, value)) for name, value in request.fields]
+                response = self.session.post(self.target.operation_url, files=files or None, headers=headers,
+                                             timeout=self.target.timeout)
         exchange = Exchange(
             method="POST",
             url=response.request.url or self.target.operation_url,
@@ -64,6 +69,31 @@ class Client:
             raw_content_type=request.raw_content_type if request.raw_body is not None else None,
         )
         return self.recorder.add(test, request, exchange)
+
+
+@contextmanager
+def reaching(url: str, recorder: Recorder, about: str, timeout: float) -> Iterator[None]:
+    """Turn a transport failure into a recorded :class:`KitProblem` (verdict ERROR) and a KitError."""
+    try:
+        yield
+    except requests.Timeout as error:
+        problem = KitProblem(ProblemKind.TIMEOUT, f"{url} did not answer within {timeout:.0f} s ({about})")
+        recorder.add_problem(problem)
+        raise KitError(problem.message) from error
+    except requests.ConnectionError as error:
+        problem = unreachable(url, error, about)
+        recorder.add_problem(problem)
+        raise KitError(problem.message) from error
+
+
+def unreachable(url: str, error: BaseException, about: str = "") -> KitProblem:
+    if "Connection aborted" in str(error) or "RemoteDisconnected" in str(error):
+        return KitProblem(ProblemKind.UNREACHABLE, f"{url} closed the connection without an answer"
+                                                   + (f" ({about})" if about else ""))
+    found = re.search(r"\[Errno -?\d+\] [^'\")]+|Name or service not known|Connection refused|Connection reset[^'\")]*",
+                      str(error))
+    reason = found.group(0) if found else (str(error)[:200] or type(error).__name__)
+    return KitProblem(ProblemKind.UNREACHABLE, f"could not connect to {url}: {reason}")
 
 
 def summarise(request: KitRequest) -> tuple[Part, ...]:

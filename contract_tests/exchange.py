@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from facematch_contract.rules import Exchange, Finding, RuleVerdict, curl_line, evaluate
 
+from .problems import KitProblem
+
 #: Use the kit's configured bearer token (the default for a request).
 USE_TOKEN = "<token>"
 
@@ -83,6 +85,8 @@ class ToolFailure:
     check: str
     message: str
     curl: str
+    #: The same exchange already broke a catalogue rule: the breach is counted there, once.
+    covered: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,13 @@ class Recorder:
         self.tool_failures: list[ToolFailure] = []
         self.tool_checked: dict[str, int] = {}
         self.outcomes: list[KitTestResult] = []
+        self.problems: list[KitProblem] = []
         self._lock = threading.Lock()
+
+    def add_problem(self, problem: KitProblem) -> None:
+        with self._lock:
+            if problem not in self.problems:
+                self.problems.append(problem)
 
     def add_tool_result(self, checks: Iterable[str], failures: Iterable[ToolFailure]) -> None:
         with self._lock:

@@ -20,14 +20,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
 from facematch_contract.tokens import mint_token
 
-from .client import Client, Target
+from .client import Client, Target, unreachable
 from .exchange import KitTestResult, Recorder
+from .problems import KitError, KitProblem, ProblemKind
+from .verdict import TOKEN_REFUSED_MESSAGE, judge
+from . import fixtures
 from .fixtures import DEFAULT_DIR
 from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES, KitConfig
-from .report import RunInfo, write_junit, write_markdown
+from .report import RunInfo, write_json, write_junit, write_markdown
 from .session import CURRENT
 from .tokens import TokenCases
 
@@ -52,27 +55,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="turn off one of schemathesis's own checks (repeatable)")
     group.addoption("--facematch-report", type=Path, default=None, help="write the Markdown report here")
     group.addoption("--facematch-junit", type=Path, default=None, help="write the per-rule JUnit XML here")
+    group.addoption("--facematch-timeout", type=float, default=60.0,
+                    help="seconds to wait for one answer; a request that takes longer stops the run (ERROR)")
+    group.addoption("--facematch-json", type=Path, default=None,
+                    help="write the machine-readable JSON report (verdict, per-rule counts, evidence) here")
 
 
 def build_config(config: pytest.Config) -> KitConfig:
-    base_url = config.getoption("facematch_base_url")
-    if not base_url:
-        raise pytest.UsageError("the contract kit needs --facematch-base-url URL (or FACEMATCH_BASE_URL)")
-    base_url = base_url.rstrip("/")
+    """The kit's settings; a target that cannot be judged is recorded as a problem, not raised."""
+    base_url = str(config.getoption("facematch_base_url")).rstrip("/")
     token = config.getoption("facematch_token")
     secret = config.getoption("facematch_jwt_secret")
-    if not token:
+    timeout = float(config.getoption("facematch_timeout"))
+    problem = probe(base_url, min(timeout, PROBE_SECONDS))
+    if problem is not None:
+        CURRENT.recorder.add_problem(problem)
+    elif not token:
         if secret is None and looks_like_the_mock(base_url):
-            from facematch_contract.operation import DEV_JWT_SECRET
-
             secret = DEV_JWT_SECRET
         if secret is None:
-            raise pytest.UsageError("pass --facematch-token TOKEN (or --facematch-jwt-secret SECRET to mint one)")
+            CURRENT.recorder.add_problem(KitProblem(
+                ProblemKind.NO_TOKEN,
+                f"no token for {base_url}: pass --token TOKEN, or --jwt-secret SECRET to mint one "
+                "(only the facematch-kit mock gets one minted by default)"))
+    if not token and secret is not None:
         token = mint_token(secret, subject="facematch-contract-kit")
+    if token and not CURRENT.recorder.problems and probe_token(base_url, token, config.getoption("facematch_fixtures_dir"),
+                                                               timeout):
+        CURRENT.recorder.add_problem(KitProblem(ProblemKind.TOKEN_REFUSED, TOKEN_REFUSED_MESSAGE))
     seed = config.getoption("facematch_seed")
+    json_report = config.getoption("facematch_json")
     return KitConfig(
         base_url=base_url,
-        token=token,
+        token=token or "",
         profile=config.getoption("facematch_profile"),
         max_examples=config.getoption("facematch_max_examples"),
         seed=seed if seed is not None else random.randrange(2**31),
@@ -81,8 +96,39 @@ def build_config(config: pytest.Config) -> KitConfig:
         token_checks=not config.getoption("facematch_no_token_checks"),
         report=config.getoption("facematch_report"),
         junit=config.getoption("facematch_junit"),
+        json=json_report,
+        timeout=timeout,
         skip_st_checks=tuple(config.getoption("facematch_skip_st_check")),
     )
+
+
+def probe(base_url: str, timeout: float) -> KitProblem | None:
+    """Whether anything answers at the operation's URL (any HTTP answer will do)."""
+    url = base_url + OPERATION_PATH
+    try:
+        requests.get(url, timeout=timeout)
+    except requests.Timeout:
+        return KitProblem(ProblemKind.TIMEOUT, f"{url} did not answer within {timeout:g} s")
+    except requests.RequestException as error:
+        return unreachable(url, error)
+    return None
+
+
+PROBE_SECONDS = 15
+
+
+def probe_token(base_url: str, token: str, fixtures_dir: Path, timeout: float) -> bool:
+    """True when one well-formed request with the kit's token gets 401 (the token is refused)."""
+    face = next(iter(fixtures.faces(fixtures.load(fixtures_dir))), None)
+    if face is None:
+        return False
+    try:
+        response = requests.post(base_url + OPERATION_PATH, headers={"Authorization": f"Bearer {token}"},
+                                 files={"image1": (face.name, face.data, "application/octet-stream")},
+                                 timeout=timeout)
+    except requests.RequestException:
+        return False  # the tests meet the same failure and record it with its request
+    return response.status_code == 401
 
 
 def looks_like_the_mock(base_url: str) -> bool:
@@ -96,10 +142,28 @@ def looks_like_the_mock(base_url: str) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("help") or not config.getoption("facematch_base_url", None):
-        return  # no target: the kit's tests skip
-    CURRENT.config = build_config(config)
+        return  # no target: the plugin stays out of the way and the kit's tests skip
     CURRENT.recorder = Recorder()
     CURRENT.started = time.time()
+    try:
+        CURRENT.config = build_config(config)
+    except Exception as error:  # any failure of the kit itself is a verdict, not a traceback
+        CURRENT.recorder.add_problem(KitProblem(
+            ProblemKind.KIT_ERROR, f"the kit crashed while starting: {type(error).__name__}: {str(error)[:300]}"))
+        CURRENT.config = KitConfig(
+            base_url=str(config.getoption("facematch_base_url")).rstrip("/"), token="",
+            profile=config.getoption("facematch_profile"), max_examples=config.getoption("facematch_max_examples"),
+            seed=config.getoption("facematch_seed") or 0, report=config.getoption("facematch_report"),
+            junit=config.getoption("facematch_junit"), json=config.getoption("facematch_json"))
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """When the target cannot be judged at all, run nothing (the reports still say why)."""
+    if CURRENT.config is None or not CURRENT.recorder.problems:
+        return
+    reason = "not judged: " + CURRENT.recorder.problems[0].message
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -124,7 +188,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture(scope="session")
 def client(kit: KitConfig, recorder: Recorder) -> Client:
-    return Client(Target(kit.base_url, kit.token), recorder)
+    return Client(Target(kit.base_url, kit.token, kit.timeout), recorder)
 
 
 @pytest.fixture(scope="session")
@@ -132,24 +196,51 @@ def token_cases(kit: KitConfig) -> TokenCases | None:
     return TokenCases(kit.token, kit.jwt_secret) if kit.token_checks else None
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    kit = CURRENT.config
-    if kit is None or (kit.report is None and kit.junit is None):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A kit test that raised anything but a rule failure (AssertionError) is a kit problem."""
+    outcome = yield
+    if CURRENT.config is None or call.excinfo is None:
         return
-    recorder = CURRENT.recorder
-    info = RunInfo(base_url=kit.base_url, profile=kit.profile, seed=kit.seed, max_examples=kit.max_examples,
-                   seconds=time.time() - CURRENT.started)
-    if kit.report is not None:
-        write_markdown(kit.report, recorder, info)
-    if kit.junit is not None:
-        write_junit(kit.junit, recorder, info)
+    report = outcome.get_result()
+    error = call.excinfo.value
+    if report.skipped or isinstance(error, (AssertionError, KitError)):
+        return
+    CURRENT.recorder.add_problem(KitProblem(
+        ProblemKind.KIT_ERROR, f"the kit's test {item.nodeid} crashed in {call.when}: "
+                               f"{type(error).__name__}: {str(error)[:300]}"))
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if CURRENT.config is not None and report.failed:
+        CURRENT.recorder.add_problem(KitProblem(
+            ProblemKind.KIT_ERROR, f"the kit could not collect {report.nodeid or 'its tests'}: "
+                                   f"{str(report.longrepr).strip().splitlines()[-1][:300]}"))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if CURRENT.config is None:
+        return
     if report.when == "call" or report.outcome == "failed":
-        recorder = CURRENT.recorder
         summary = ""
         if report.failed:
             summary = str(report.longrepr.reprcrash.message if hasattr(report.longrepr, "reprcrash")
                           and report.longrepr.reprcrash else report.longrepr)[:300]
-        recorder.outcomes.append(KitTestResult(report.nodeid, report.outcome, summary))
+        CURRENT.recorder.outcomes.append(KitTestResult(report.nodeid, report.outcome, summary))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Judge the run, write every report asked for, and exit with the verdict's code."""
+    kit = CURRENT.config
+    if kit is None:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        CURRENT.recorder.add_problem(KitProblem(ProblemKind.KIT_ERROR, "the run was interrupted"))
+    judgement = judge(CURRENT.recorder, kit.profile)
+    CURRENT.judgement = judgement
+    info = RunInfo(base_url=kit.base_url, profile=kit.profile, seed=kit.seed, max_examples=kit.max_examples,
+                   seconds=time.time() - CURRENT.started)
+    for path, write in ((kit.report, write_markdown), (kit.junit, write_junit), (kit.json, write_json)):
+        if path is not None:
+            write(path, judgement, CURRENT.recorder, info)
+    session.exitstatus = judgement.verdict.exit_code

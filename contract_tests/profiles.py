@@ -31,6 +31,8 @@ EXPECTATIONS: dict[str, tuple[str, str]] = {
     "SEM-4": ("semantic", "one photo with a real face gets 200"),
     "GOLD-1": ("golden", "a fixture photo gets the mock's canned outcome from the manifest"),
     "GOLD-2": ("golden", "Prefer: example=NAME returns exactly that example from openapi.yaml"),
+    "GOLD-3": ("golden", "the mock's own choices where the upstream is silent: no image1, not multipart, unknown or "
+                         "repeated fields, unique_id over 128 characters, an invalid correlation id -> 422"),
 }
 
 
@@ -52,6 +54,9 @@ class KitConfig:
     token_checks: bool = True
     report: Path | None = None
     junit: Path | None = None
+    json: Path | None = None
+    #: Seconds to wait for one answer before the run is ERROR (not judged).
+    timeout: float = 60.0
     #: Schemathesis checks to turn off (by name), e.g. one a vendor disputes.
     skip_st_checks: tuple[str, ...] = ()
 

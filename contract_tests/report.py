@@ -1,15 +1,28 @@
-"""The kit's reports: Markdown for people, JUnit XML (one test case per rule) for CI."""
+"""The kit's reports, all rendered from one :class:`~.verdict.Judgement`.
+
+Markdown for people, JUnit XML for CI (one test case per rule and expectation, one per
+schemathesis check that ran, one ``<error>`` per reason the run could not be judged) and a
+JSON document for a vendor's evidence (verdict, per-rule counts, first failure with its curl
+line, seed, kit version, SHA-256 of the contract used). A breach is counted once: where a
+schemathesis check and a catalogue rule fail on the same exchange, the rule carries it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from facematch_contract import SPEC_PATH, __version__
 
 from .exchange import Record, Recorder
-from .profiles import EXPECTATIONS, includes
-from facematch_contract.rules import RULES, Finding
+from .verdict import Judgement, Row, RowStatus, ToolRow, Verdict
+
+JSON_FORMAT = "facematch-kit/contract-report/1"
 
 
 @dataclass(frozen=True)
@@ -21,79 +34,42 @@ class RunInfo:
     seconds: float
 
 
-@dataclass
-class Row:
-    """One rule's or expectation's tally over a run."""
-
-    id: str
-    summary: str
-    checked: int = 0
-    failed: int = 0
-    warned: int = 0
-    first: tuple[Record, Finding] | None = None
-    first_warning: tuple[Record, Finding] | None = None
-
-    @property
-    def status(self) -> str:
-        if self.failed:
-            return "fail"
-        if self.warned:
-            return "warn"
-        return "pass" if self.checked else "not exercised"
-
-    @property
-    def holds(self) -> bool:
-        return self.status in ("pass", "warn")
+def contract_sha256(path: Path = SPEC_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def tally(recorder: Recorder, profile: str) -> tuple[list[Row], list[Row]]:
-    """(catalogue rule rows, profile expectation rows) for a run."""
-    rules = {rule.id: Row(rule.id, rule.summary) for rule in RULES}
-    expectations = {key: Row(key, summary) for key, (level, summary) in EXPECTATIONS.items()
-                    if includes(profile, level)}
-    for record in recorder.records:
-        for verdict in record.verdicts:
-            if verdict.applied:
-                _count(rules[verdict.rule], record, verdict.findings)
-        for check in record.checks:
-            if check.id in expectations:
-                _count(expectations[check.id], record, check.findings)
-    return list(rules.values()), list(expectations.values())
+def _about(record: Record) -> str:
+    return record.request.describe() if record.request else f"{record.exchange.method} {record.exchange.url}"
 
 
-def _count(row: Row, record: Record, findings: tuple[Finding, ...]) -> None:
-    row.checked += 1
-    fails = [f for f in findings if f.severity == "fail"]
-    warns = [f for f in findings if f.severity == "warn"]
-    if fails:
-        row.failed += 1
-        row.first = row.first or (record, fails[0])
-    if warns:
-        row.warned += 1
-        row.first_warning = row.first_warning or (record, warns[0])
+# --- Markdown -----------------------------------------------------------------------------
 
 
-def score(rows: list[Row]) -> float:
-    return 100.0 * sum(row.holds for row in rows) / len(rows) if rows else 100.0
-
-
-def render_markdown(recorder: Recorder, info: RunInfo) -> str:
-    rules, expectations = tally(recorder, info.profile)
-    failed_tests = [o for o in recorder.outcomes if o.outcome == "failed"]
-    passed = not any(r.failed for r in rules + expectations) and not recorder.tool_failures and not failed_tests
+def render_markdown(judgement: Judgement, recorder: Recorder, info: RunInfo) -> str:
+    rules, expectations = list(judgement.rules), list(judgement.expectations)
     lines = [
         "# Advanced Facematch contract report",
         "",
-        f"**Verdict: {'PASS' if passed else 'FAIL'}** - conformance score "
-        f"{score(rules):.0f}% ({sum(r.holds for r in rules)} of {len(rules)} rules hold)",
+        f"**Verdict: {judgement.verdict.title}** - {judgement.cause}",
         "",
+    ]
+    if judgement.verdict is not Verdict.ERROR:
+        lines += [f"Conformance score {judgement.score:.0f}% ({judgement.rules_holding} of {len(rules)} rules hold).",
+                  ""]
+    if judgement.problems:
+        lines += ["## Why the run could not be judged", ""]
+        lines += [f"- {problem.kind.value}: {problem.message}" for problem in judgement.problems]
+        lines.append("")
+    lines += [
         "| | |", "|---|---|",
         f"| Base URL | `{info.base_url}` |",
         f"| Profile | {info.profile} |",
         f"| Seed | {info.seed} (repeat with `--seed {info.seed}`) |",
         f"| Examples per property | {info.max_examples} |",
-        f"| Requests sent | {len(recorder.records)} |",
+        f"| Requests sent | {judgement.requests} |",
         f"| Duration | {info.seconds:.1f} s |",
+        f"| Kit | facematch-kit {__version__} |",
+        f"| Contract SHA-256 | `{contract_sha256()}` |",
         f"| Date | {time.strftime('%Y-%m-%d %H:%M:%S %Z')} |",
         "",
         "## Rules",
@@ -107,61 +83,58 @@ def render_markdown(recorder: Recorder, info: RunInfo) -> str:
                   "| Check | What it says | Result | Responses checked | Failed | Warnings |",
                   "|---|---|---|---:|---:|---:|"]
         lines += [_row(r) for r in expectations]
-    if recorder.tool_checked:
-        lines += ["", "## Schemathesis checks", "", "| Check | Responses checked | Failed |", "|---|---:|---:|"]
-        for name, count in sorted(recorder.tool_checked.items()):
-            failed = sum(1 for f in recorder.tool_failures if f.check == name)
-            lines.append(f"| `{name}` | {count} | {failed} |")
+    if judgement.tools:
+        lines += ["", "## Schemathesis checks", "",
+                  "| Check | Responses checked | Failed | Also broke a rule (counted there) |", "|---|---:|---:|---:|"]
+        lines += [f"| `{t.name}` | {t.checked} | {len(t.failures)} | {t.covered} |" for t in judgement.tools]
     problems = [r for r in rules + expectations if r.first or r.first_warning]
-    if problems or recorder.tool_failures:
+    failing_tools = [t for t in judgement.tools if t.failures]
+    if problems or failing_tools:
         lines += ["", "## First failing example per rule", ""]
         for row in problems:
             for kind, item in (("fails", row.first), ("warns", row.first_warning)):
                 if item is None:
                     continue
                 record, finding = item
-                about = record.request.describe() if record.request else f"{record.exchange.method} {record.exchange.url}"
                 lines += [f"### {row.id} {kind}", "",
-                          f"- Request: {about}",
+                          f"- Request: {_about(record)}",
                           f"- Status: {record.exchange.status}",
                           f"- Field: `{finding.field or '-'}`",
                           f"- Problem: {finding.message}",
                           "", "```sh", record.curl, "```", ""]
-        seen: set[str] = set()
-        for failure in recorder.tool_failures:
-            if failure.check in seen:
-                continue
-            seen.add(failure.check)
-            lines += [f"### schemathesis `{failure.check}` fails", "", failure.message, "", "```sh", failure.curl,
-                      "```", ""]
-    if failed_tests:
-        lines += ["", "## Kit tests that failed", ""]
-        lines += [f"- `{o.nodeid}`: {o.summary}" for o in failed_tests]
+        for tool in failing_tools:
+            first = tool.failures[0]
+            lines += [f"### schemathesis `{tool.name}` fails", "", first.message, "", "```sh", first.curl, "```", ""]
     lines += ["", "Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
                   "of the size shown.", ""]
     return "\n".join(lines)
 
 
 def _row(row: Row) -> str:
-    mark = {"pass": "pass", "fail": "**FAIL**", "warn": "warn", "not exercised": "not exercised"}[row.status]
+    mark = "**FAIL**" if row.status is RowStatus.FAIL else row.status.value
+    if row.status is RowStatus.NOT_EXERCISED:
+        mark = "**not exercised**"
     return f"| {row.id} | {row.summary} | {mark} | {row.checked} | {row.failed} | {row.warned} |"
 
 
-def write_markdown(path: Path, recorder: Recorder, info: RunInfo) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(recorder, info))
+def write_markdown(path: Path, judgement: Judgement, recorder: Recorder, info: RunInfo) -> None:
+    _write(path, render_markdown(judgement, recorder, info))
 
 
-def render_junit(recorder: Recorder, info: RunInfo) -> ET.Element:
-    rules, expectations = tally(recorder, info.profile)
+# --- JUnit --------------------------------------------------------------------------------
+
+
+def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.Element:
     suite = ET.Element("testsuite", name="facematch-contract", timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
                        time=f"{info.seconds:.3f}")
     props = ET.SubElement(suite, "properties")
-    for key, value in (("base_url", info.base_url), ("profile", info.profile), ("seed", str(info.seed)),
-                       ("max_examples", str(info.max_examples)), ("score", f"{score(rules):.1f}")):
+    for key, value in (("verdict", judgement.verdict.value), ("cause", judgement.cause),
+                       ("base_url", info.base_url), ("profile", info.profile), ("seed", str(info.seed)),
+                       ("max_examples", str(info.max_examples)), ("score", f"{judgement.score:.1f}"),
+                       ("kit_version", __version__), ("contract_sha256", contract_sha256())):
         ET.SubElement(props, "property", name=key, value=value)
-    counts = {"tests": 0, "failures": 0, "skipped": 0}
-    for classname, rows in (("rules", rules), ("expectations", expectations)):
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for classname, rows in (("rules", judgement.rules), ("expectations", judgement.expectations)):
         for row in rows:
             counts["tests"] += 1
             case = ET.SubElement(suite, "testcase", classname=f"facematch.{classname}", name=f"{row.id} {row.summary}")
@@ -173,35 +146,93 @@ def render_junit(recorder: Recorder, info: RunInfo) -> ET.Element:
                 failure.text = (f"{row.failed} of {row.checked} responses broke {row.id}.\n"
                                 f"field: {finding.field}\nstatus: {record.exchange.status}\n"
                                 f"reproduce: {record.curl}\n")
-            elif row.status == "not exercised":
-                counts["skipped"] += 1
-                ET.SubElement(case, "skipped", message="no response in this run could test this rule")
+            elif row.status is RowStatus.NOT_EXERCISED:
+                counts["errors"] += 1
+                ET.SubElement(case, "error", type="NotJudged",
+                              message=f"{row.id} was not judged: no response in this run could exercise it")
             if row.first_warning is not None:
                 out = ET.SubElement(case, "system-out")
-                out.text = f"warning ({row.warned} responses): {row.first_warning[1].message}\n" \
-                           f"reproduce: {row.first_warning[0].curl}\n"
-    for name, checked in sorted(recorder.tool_checked.items()):
+                out.text = (f"warning ({row.warned} responses): {row.first_warning[1].message}\n"
+                            f"reproduce: {row.first_warning[0].curl}\n")
+    for tool in judgement.tools:
         counts["tests"] += 1
-        case = ET.SubElement(suite, "testcase", classname="facematch.schemathesis", name=name)
-        first = next((f for f in recorder.tool_failures if f.check == name), None)
-        if first is not None:
+        case = ET.SubElement(suite, "testcase", classname="facematch.schemathesis", name=tool.name)
+        if tool.failures:
             counts["failures"] += 1
-            failure = ET.SubElement(case, "failure", message=first.message.splitlines()[0] if first.message else name)
-            failure.text = f"{first.message}\nreproduce: {first.curl}\n"
-    for outcome in recorder.outcomes:
-        if outcome.outcome == "failed":
-            counts["tests"] += 1
-            counts["failures"] += 1
-            case = ET.SubElement(suite, "testcase", classname="facematch.kit", name=outcome.nodeid)
-            ET.SubElement(case, "failure", message=outcome.summary[:500])
+            first = tool.failures[0]
+            failure = ET.SubElement(case, "failure", message=first.message.splitlines()[0] if first.message else tool.name)
+            failure.text = f"{len(tool.failures)} responses.\n{first.message}\nreproduce: {first.curl}\n"
+        if tool.covered:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"{tool.covered} further breaches are counted under the catalogue rule they also broke.\n"
+    for problem in judgement.problems:
+        counts["tests"] += 1
+        counts["errors"] += 1
+        case = ET.SubElement(suite, "testcase", classname="facematch.kit", name=f"not judged: {problem.kind.value}")
+        ET.SubElement(case, "error", type="NotJudged", message=problem.message)
     for key, value in counts.items():
         suite.set(key, str(value))
-    suite.set("errors", "0")
     return suite
 
 
-def write_junit(path: Path, recorder: Recorder, info: RunInfo) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree = ET.ElementTree(render_junit(recorder, info))
+def write_junit(path: Path, judgement: Judgement, recorder: Recorder, info: RunInfo) -> None:
+    tree = ET.ElementTree(render_junit(judgement, recorder, info))
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    tree.write(temporary, encoding="utf-8", xml_declaration=True)
+    temporary.replace(path)
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    first: dict[str, Any] | None = None
+    if row.first is not None:
+        record, finding = row.first
+        first = {"request": _about(record), "status": record.exchange.status, "field": finding.field,
+                 "message": finding.message, "curl": record.curl}
+    return {"id": row.id, "summary": row.summary, "status": row.status.value, "checked": row.checked,
+            "failed": row.failed, "warned": row.warned, "first_failure": first}
+
+
+def _tool_json(tool: ToolRow) -> dict[str, Any]:
+    first = tool.failures[0] if tool.failures else None
+    return {"name": tool.name, "checked": tool.checked, "failed": len(tool.failures), "covered_by_rules": tool.covered,
+            "first_failure": None if first is None else {"message": first.message, "curl": first.curl}}
+
+
+def render_json(judgement: Judgement, recorder: Recorder, info: RunInfo) -> dict[str, Any]:
+    return {
+        "format": JSON_FORMAT,
+        "verdict": judgement.verdict.value,
+        "exit_code": judgement.verdict.exit_code,
+        "cause": judgement.cause,
+        "problems": [{"kind": p.kind.value, "message": p.message} for p in judgement.problems],
+        "base_url": info.base_url,
+        "profile": info.profile,
+        "seed": info.seed,
+        "max_examples": info.max_examples,
+        "requests": judgement.requests,
+        "seconds": round(info.seconds, 3),
+        "kit_version": __version__,
+        "contract_sha256": contract_sha256(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "score": round(judgement.score, 1),
+        "rules": [_row_json(row) for row in judgement.rules],
+        "expectations": [_row_json(row) for row in judgement.expectations],
+        "schemathesis_checks": [_tool_json(tool) for tool in judgement.tools],
+    }
+
+
+def write_json(path: Path, judgement: Judgement, recorder: Recorder, info: RunInfo) -> None:
+    _write(path, json.dumps(render_json(judgement, recorder, info), indent=2) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write through a temporary file beside the target, so no report is ever half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)

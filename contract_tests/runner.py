@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import KIT_DIR
 from .profiles import DEFAULT_MAX_EXAMPLES
+from .verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class CheckRun:
     seed: int | None = None
     report: Path | None = Path("reports/contract-report.md")
     junit: Path | None = Path("reports/contract-junit.xml")
+    json: Path | None = Path("reports/contract-report.json")
+    timeout: float = 60.0
     token_checks: bool = True
     fixtures_dir: Path | None = None
     verbose: bool = False
@@ -29,11 +32,15 @@ class CheckRun:
 
     def pytest_args(self, seed: int) -> list[str]:
         args = [str(KIT_DIR), "-p", "facematch", "-p", "no:cacheprovider", "--rootdir", str(KIT_DIR),
+                # The kit's own modules are imported before pytest starts: nothing to rewrite.
+                "-W", "ignore::pytest.PytestAssertRewriteWarning",
                 "--facematch-base-url", self.base_url, "--facematch-profile", self.profile,
-                "--facematch-max-examples", str(self.max_examples), "--facematch-seed", str(seed)]
+                "--facematch-max-examples", str(self.max_examples), "--facematch-seed", str(seed),
+                "--facematch-timeout", str(self.timeout)]
         args += ["-v"] if self.verbose else ["-q", "-r", "fE"]
         for flag, value in (("--facematch-token", self.token), ("--facematch-jwt-secret", self.jwt_secret),
                             ("--facematch-report", self.report), ("--facematch-junit", self.junit),
+                            ("--facematch-json", self.json),
                             ("--facematch-fixtures-dir", self.fixtures_dir)):
             if value is not None:
                 args += [flag, str(value)]
@@ -45,17 +52,23 @@ class CheckRun:
 
 
 def run(check: CheckRun) -> int:
-    """Run the kit; 0 only when every rule (and every profile expectation) holds."""
+    """Run the kit and print its verdict; the exit status is the verdict's (0, 1 or 3)."""
     import pytest
+
+    from .session import CURRENT
 
     seed = check.seed if check.seed is not None else random.randrange(2**31)
     started = time.monotonic()
     code = int(pytest.main(check.pytest_args(seed)))
     elapsed = time.monotonic() - started
-    verdict = "PASS" if code == 0 else "FAIL"
-    print(f"\nfacematch check: {verdict} against {check.base_url} (profile {check.profile}, seed {seed}, "
+    judgement = CURRENT.judgement
+    if judgement is None:  # pytest stopped before the kit could judge (a usage or internal error)
+        print(f"\nfacematch check: ERROR: not judged - the kit did not run (pytest exit status {code})")
+        return Verdict.ERROR.exit_code
+    print(f"\nfacematch check: {judgement.verdict.title} - {judgement.cause}")
+    print(f"  against {check.base_url} (profile {check.profile}, seed {seed}, {judgement.requests} requests, "
           f"{elapsed:.1f} s)")
-    for label, path in (("Markdown report", check.report), ("JUnit XML", check.junit)):
-        if path is not None:
+    for label, path in (("Markdown report", check.report), ("JUnit XML", check.junit), ("JSON report", check.json)):
+        if path is not None and path.is_file():
             print(f"  {label}: {path}")
-    return code
+    return judgement.verdict.exit_code

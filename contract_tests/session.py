@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .exchange import Recorder
 from .profiles import KitConfig
+from .verdict import Judgement
 
 
 @dataclass
@@ -18,6 +19,8 @@ class Session:
     config: KitConfig | None = None
     recorder: Recorder = field(default_factory=Recorder)
     started: float = field(default_factory=time.time)
+    #: Set when the run ends (pytest_sessionfinish).
+    judgement: Judgement | None = None
 
 
 CURRENT = Session()

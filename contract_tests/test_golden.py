@@ -2,7 +2,7 @@
 
 Every fixture photo gets its manifest outcome (GOLD-1), alone and paired; every named
 example chosen with ``Prefer: example=NAME`` comes back exactly as written in openapi.yaml
-(GOLD-2).
+(GOLD-2); the mock's own strict choices, which the other profiles never judge, hold (GOLD-3).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from . import SPEC_PATH, fixtures, strategies
 from .client import Client
 from .exchange import KitRequest, Recorder, explain
-from .profiles import KitConfig, golden_example_check, golden_fixture_check, includes, named_examples
+from .profiles import KitConfig, expect_status, golden_example_check, golden_fixture_check, includes, named_examples
 
 TEST = "golden"
 
@@ -56,3 +56,29 @@ def test_named_example(example, kit: KitConfig, client: Client, recorder: Record
     record = client.send(request, f"{TEST}-example")
     record.checks.append(golden_example_check(record.exchange, example))
     assert not record.failures, explain([record])
+
+
+def strict_choice_requests(photo: fixtures.Fixture) -> list[KitRequest]:
+    """Requests the mock refuses by its own choice (the upstream leaves each open): 422."""
+    image1 = _photo("image1", photo)
+    return [
+        KitRequest("only image2", (_photo("image2", photo),)),
+        KitRequest("JSON body", raw_body=b'{"image1": "aGVsbG8="}', raw_content_type="application/json"),
+        KitRequest("an unknown form field", (image1,), fields=(("colour", "blue"),)),
+        KitRequest("image1 twice", (image1, image1)),
+        KitRequest("unique_id of 129 characters", (image1,), fields=(("unique_id", "u" * 129),)),
+        KitRequest("a correlation id with a space", (image1,), correlation_id="has space"),
+        KitRequest("a correlation id of 129 characters", (image1,), correlation_id="c" * 129),
+    ]
+
+
+def test_the_mocks_strict_choices(kit: KitConfig, client: Client, recorder: Recorder) -> None:
+    photo = next(iter(fixtures.faces(fixtures.load(kit.fixtures_dir))))
+    for request in strict_choice_requests(photo):
+        # fate "": the contract fixes nothing here; only the mock's choice (GOLD-3) is judged.
+        record = client.send(KitRequest(request.label, request.uploads, request.fields, correlation_id=request.correlation_id,
+                                        fate="", raw_body=request.raw_body, raw_content_type=request.raw_content_type),
+                             f"{TEST}-strict")
+        record.checks.append(expect_status("GOLD-3", record.exchange, 422, f"the mock refuses {request.label}"))
+    failing = [r for r in recorder.for_test(f"{TEST}-strict") if r.failures]
+    assert not failing, explain(failing)

@@ -30,6 +30,8 @@ class TokenCases:
             "no Authorization header": ("missing_token", None),
             "Bearer with no token": ("malformed_token", "Bearer "),
             "Bearer with a token that is not a JWT": ("malformed_token", "Bearer not-a-jwt"),
+            # Three dot-separated parts that decode to nothing: parsers that split first crash here.
+            "Bearer with a three-part token that is not a JWT": ("malformed_token", "Bearer a.b.c"),
             "Basic credentials instead of a bearer token": ("malformed_token", "Basic dXNlcjpwYXNz"),
             "a JWT whose signature was altered": ("bad_signature", f"Bearer {bad_signature(self.valid)}"),
             "a JWT signed with another secret": ("bad_signature",

@@ -157,10 +157,10 @@ def _echo(sent: Sent) -> dict[str, str]:
     return {"X-Correlation-ID": cid} if cid else {}
 
 
-def _non_multipart_400(sent: Sent) -> Answer | None:
+def _non_multipart_415(sent: Sent) -> Answer | None:
     if sent.method != "POST" or sent.multipart:
         return None
-    return Answer(400, {"Content-Type": "application/json", **_echo(sent)}, b'{"msg": "bad request"}')
+    return Answer(415, {"Content-Type": "application/json", **_echo(sent)}, b'{"msg": "send multipart/form-data"}')
 
 
 def _non_multipart_crash(sent: Sent) -> Answer | None:
@@ -199,7 +199,9 @@ BREAKAGES: dict[str, Breakage] = {b.rule: b for b in (
              mutate=on_success(_true_zero_confidence)),
     Breakage("ERR-1", 'answers 400 with {"error": ...} instead of {"msg": ...}', mutate=_error_key),
     Breakage("ERR-2", "accepts expired tokens", rewrite=_ignore_expiry),
-    Breakage("ERR-3", "answers a body that is not multipart with 400 instead of 422", intercept=_non_multipart_400),
+    # 400 would be allowed (an "empty image1"); 415 is neither of the contract's answers.
+    Breakage("ERR-3", "answers a body that is not multipart with 415 instead of 422 (or 400)",
+             intercept=_non_multipart_415),
     Breakage("ERR-4", "crashes with an HTML 500 page on a body that is not multipart",
              intercept=_non_multipart_crash),
     Breakage("HDR-1", "does not echo X-Correlation-ID on error responses", mutate=_drop_correlation_on_errors),

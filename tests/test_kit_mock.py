@@ -3,6 +3,8 @@ writes both reports."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -11,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from facematch_contract import SPEC_PATH
+
 from .live import ROOT
 
 
 def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url,
-               "--report", str(out / "report.md"), "--junit", str(out / "junit.xml"), *extra]
+    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url, "--report", str(out / "report.md"),
+               "--junit", str(out / "junit.xml"), "--json", str(out / "report.json"), *extra]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -25,10 +29,15 @@ def assert_clean_reports(out: Path, profile: str) -> None:
     assert "**Verdict: PASS**" in report and "100% (15 of 15 rules hold)" in report
     assert f"| Profile | {profile} |" in report and "| Seed |" in report
     suite = ET.parse(out / "junit.xml").getroot()
-    assert suite.get("failures") == "0"
+    assert suite.get("failures") == "0" and suite.get("errors") == "0"
     rules = [c for c in suite.iter("testcase") if c.get("classname") == "facematch.rules"]
     assert len(rules) == 15
-    assert all(c.find("skipped") is None for c in rules), "every rule is exercised against the mock"
+    assert all(len(c) == 0 or c[0].tag == "system-out" for c in rules), "every rule is exercised and holds"
+    if (out / "report.json").is_file():
+        evidence = json.loads((out / "report.json").read_text())
+        assert evidence["verdict"] == "PASS" and evidence["exit_code"] == 0 and evidence["profile"] == profile
+        assert all(rule["checked"] > 0 and rule["status"] in ("pass", "warn") for rule in evidence["rules"])
+        assert evidence["contract_sha256"] == hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest()
 
 
 def test_contract_profile_passes(mock_url: str, tmp_path: Path) -> None:
