@@ -278,21 +278,28 @@ class KitRun:
     exit_code: int
     failing_rules: frozenset[str]
     output: str
+    #: JUnit's failure count, and the number of distinct breaches the JSON report names.
+    junit_failures: int
+    breaches: int
 
 
 def run_kit(base_url: str, out: Path, *extra: str) -> KitRun:
-    """``facematch check`` in a subprocess; the failing catalogue rules come from its JUnit XML."""
-    junit, report = out / "junit.xml", out / "report.md"
+    """``facematch check`` in a subprocess; the failing rules come from its JSON report."""
+    junit, report, evidence = out / "junit.xml", out / "report.md", out / "report.json"
     command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url, "--jwt-secret",
-               DEV_JWT_SECRET, "--junit", str(junit), "--report", str(report), "--seed", "12345", *extra]
+               DEV_JWT_SECRET, "--junit", str(junit), "--report", str(report), "--json", str(evidence),
+               "--seed", "12345", *extra]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    return KitRun(done.returncode, failing_rules(junit), done.stdout[-4000:] + done.stderr[-2000:])
+    doc = json.loads(evidence.read_text())
+    breaches = sum(row["status"] == "fail" for row in doc["rules"] + doc["expectations"])
+    breaches += sum(bool(check["failed"]) for check in doc["schemathesis_checks"])
+    return KitRun(done.returncode, failing_rules(evidence), done.stdout[-4000:] + done.stderr[-2000:],
+                  int(ET.parse(junit).getroot().get("failures", "0")), breaches)
 
 
-def failing_rules(junit: Path) -> frozenset[str]:
-    root = ET.parse(junit).getroot()
-    return frozenset(case.get("name", "").split()[0] for case in root.iter("testcase")
-                     if case.get("classname") == "facematch.rules" and case.find("failure") is not None)
+def failing_rules(evidence: Path) -> frozenset[str]:
+    """The catalogue rules a run failed, read from the kit's JSON report."""
+    return frozenset(rule["id"] for rule in json.loads(evidence.read_text())["rules"] if rule["status"] == "fail")
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +322,8 @@ def broken_runs(mock_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.mark.parametrize("rule", list(BREAKAGES))
 def test_broken_server_fails_exactly_its_rule(rule: str, broken_runs: dict[str, KitRun]) -> None:
     run = broken_runs[rule]
-    assert run.exit_code != 0, f"{BREAKAGES[rule].what}: the kit passed it\n{run.output}"
+    assert run.exit_code == 1, f"{BREAKAGES[rule].what}: the kit did not FAIL it\n{run.output}"
+    assert run.junit_failures == run.breaches, "JUnit counts each breach once, and only breaches"
     assert run.failing_rules == {rule}, (
         f"server that {BREAKAGES[rule].what} failed {sorted(run.failing_rules)}, expected only {rule}\n{run.output}")
 
