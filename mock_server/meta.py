@@ -60,7 +60,7 @@ def parse_limit(raw: str | None, low: int, high: int, default: int) -> int:
     """The declared integer in ``low..high``; anything else is a 422, never a silent clamp."""
     if raw is None:
         return default
-    text = raw.strip()
+    text = raw
     if not INTEGER.fullmatch(text):
         raise ApiError(ErrorKind.INVALID_QUERY, {"field": LIMIT, "reason": "not an integer"})
     if len(text) > 12 or not low <= int(text) <= high:
