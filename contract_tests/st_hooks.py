@@ -12,6 +12,10 @@ What it changes, and why:
   it would never see a 200 and never exercise the 200 rules.
 * Each rule (SHAPE-1 ... HDR-1) is a check named ``facematch_<rule>``. Only failures fail;
   OVR-3's advisory bound is a warning and is not raised here.
+* Parameters marked ``x-mock-extension: true`` in openapi.yaml (the mock's ``Prefer`` and
+  ``__example``) are dropped from the schema as it loads: they are not the vendor contract,
+  other implementations ignore them, so they are never generated or sent. The mock's named
+  examples are checked by the kit's golden profile instead.
 * ``positive_data_acceptance`` must also accept 400 for this API (see schemathesis.toml and
   :data:`POSITIVE_DATA_STATUSES`): a schema-valid image may still hold no usable face, and
   the contract's answer for that is 400 - refusing it is right, not a bug.
@@ -20,6 +24,7 @@ What it changes, and why:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
@@ -33,6 +38,7 @@ from facematch_contract.rules import RULES, Exchange, Finding, Part, Rule, curl_
 #: Statuses a valid request may get: success, an unusable photo (400), or a refused token.
 POSITIVE_DATA_STATUSES = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
 RULE_CHECK_PREFIX = "facematch_"
+MOCK_EXTENSION = "x-mock-extension"
 
 
 def image_bytes() -> st.SearchStrategy[bytes]:
@@ -167,6 +173,27 @@ def sent_form(response: schemathesis.Response) -> list[tuple[str, bool, str]] | 
     return found
 
 
+def drop_mock_extensions(raw_schema: dict[str, Any]) -> None:
+    """Remove the parameters marked ``x-mock-extension: true`` from every operation, in place."""
+
+    def marked(param: Any) -> bool:
+        while isinstance(param, dict) and isinstance(param.get("$ref"), str) and param["$ref"].startswith("#/"):
+            node: Any = raw_schema
+            for token in param["$ref"][2:].split("/"):
+                node = node.get(token.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
+            param = node
+        return isinstance(param, dict) and param.get(MOCK_EXTENSION) is True
+
+    for item in (raw_schema.get("paths") or {}).values():
+        for node in [item, *(v for v in item.values() if isinstance(v, dict))] if isinstance(item, dict) else []:
+            if isinstance(node.get("parameters"), list):
+                node["parameters"] = [param for param in node["parameters"] if not marked(param)]
+
+
+def before_load_schema(context: schemathesis.HookContext, raw_schema: dict[str, Any]) -> None:
+    drop_mock_extensions(raw_schema)
+
+
 RULE_CHECKS: dict[str, Callable[..., bool | None]] = {}
 
 
@@ -181,8 +208,9 @@ def _register() -> None:
         return
     register_strategies()
     register_checks()
+    schemathesis.hook(before_load_schema)
 
 
 _register()
 
-__all__ = ["RULE_CHECKS", "POSITIVE_DATA_STATUSES", "exchange_from", "image_bytes", "valid_as_sent"]
+__all__ = ["RULE_CHECKS", "POSITIVE_DATA_STATUSES", "drop_mock_extensions", "exchange_from", "image_bytes", "valid_as_sent"]

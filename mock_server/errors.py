@@ -40,6 +40,7 @@ class ErrorKind(Enum):
     INVALID_FIELD = "invalid_field"
     INVALID_HEADER = "invalid_header"
     UNKNOWN_EXAMPLE = "unknown_example"
+    INVALID_QUERY = "invalid_query"  # a mock route's query parameter (the journal's limit)
     # Bulk jobs (mock extension, tag ``mock``): {"msg": ...} with a 4xx status.
     BULK_NO_FILE = "bulk_no_file"
     BULK_TOO_LARGE = "bulk_too_large"
@@ -93,6 +94,7 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.INVALID_FIELD: ErrorSpec(422, "form field {field} is invalid: {reason}"),
     ErrorKind.INVALID_HEADER: ErrorSpec(422, "header {field} is invalid: {reason}"),
     ErrorKind.UNKNOWN_EXAMPLE: ErrorSpec(422, "unknown example {name!r}: see detail.available"),
+    ErrorKind.INVALID_QUERY: ErrorSpec(422, "query parameter {field} is invalid: {reason}"),
     ErrorKind.BULK_NO_FILE: ErrorSpec(
         400, "send the archive as a multipart/form-data file part named file (with a filename)"
     ),
