@@ -35,7 +35,7 @@ def chosen_example(contract: Contract, prefer: str | None, query: Mapping[str, s
         return example
     code = preferences.get("code")
     if code:
-        example = contract.first_example_for(int(code)) if code.isdigit() else None
+        example = contract.first_example_for(int(code)) if code.isascii() and code.isdigit() else None
         if example is None:
             raise _unknown(contract, f"code={code}")
         return example

@@ -57,6 +57,12 @@ def test_prefer_code_returns_the_first_example_of_that_status(mock_url: str, aut
     assert (response.status_code, response.json()) == (401, first_401)
 
 
+@pytest.mark.parametrize("code", ["\u00b2", "99999", "abc"])
+def test_a_status_code_that_is_not_one_is_a_422(code: str, mock_url: str, auth: dict[str, str]) -> None:
+    response = post(mock_url, image_files(b"x"), headers={**auth, "Prefer": f"code={code}"})
+    assert response.status_code == 422 and response.json()["detail"]["error"] == "unknown_example"
+
+
 def test_unknown_example_is_a_422_listing_the_names(mock_url: str, auth: dict[str, str]) -> None:
     response = post(mock_url, image_files(b"x"), headers={**auth, "Prefer": "example=nope"})
     assert response.status_code == 422
