@@ -1,7 +1,7 @@
 """The response builder: turns an engine's :class:`Outcome` into the fixed response shape.
 
 This is one of the two formulations of the rules catalogue (the other, independent one is
-the kit's validator in ``contract_tests/rules.py``). Rule IDs are cited where they apply.
+the kit's validator in ``facematch_contract/rules.py``). Rule IDs are cited where they apply.
 """
 
 from __future__ import annotations
