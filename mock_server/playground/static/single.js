@@ -162,7 +162,8 @@ export function setupSingle(config, getToken, defaultBase) {
     if (scenario) headers.set("Prefer", `example=${scenario}`);
 
     sending = true;
-    $("send").disabled = true;
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    $("send").setAttribute("aria-disabled", "true");
     $("send-state").textContent = image1 ? "Sending…" : "Sending without image1 (the server will refuse it)…";
     const started = performance.now();
     let summary;
@@ -194,7 +195,7 @@ export function setupSingle(config, getToken, defaultBase) {
     }
     const elapsed = performance.now() - started;
     sending = false;
-    $("send").disabled = false;
+    $("send").removeAttribute("aria-disabled");
     $("send-state").textContent = "";
 
     $("res-status").textContent = typeof status === "number" ? `HTTP ${status}` : status;

@@ -24,8 +24,11 @@ export function extensionList(extensions) {
   return extensions.length > 1 ? `${extensions.slice(0, -1).join(" ")} or ${extensions[extensions.length - 1]}` : extensions.join("");
 }
 
+/** The name as Python's repr() writes it in the server's messages (quotes, backslashes). */
 function quoted(name) {
-  return `'${name}'`;
+  const escaped = name.replaceAll("\\", "\\\\");
+  if (name.includes("'") && !name.includes('"')) return `"${escaped}"`;
+  return `'${escaped.replaceAll("'", "\\'")}'`;
 }
 
 /** Path parts as PurePosixPath sees them: no empty or "." parts. */
