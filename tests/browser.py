@@ -70,6 +70,9 @@ class Browser:
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False,
         })
+        # Without a scrollbar the page is laid out at exactly this width, also while a
+        # full-page screenshot briefly makes the viewport as tall as the page.
+        self.driver.execute_cdp_cmd("Emulation.setScrollbarsHidden", {"hidden": True})
 
     def screenshot(self, name: str) -> Path:
         """The whole page (beyond the viewport) as reports/screenshots/NAME.png."""

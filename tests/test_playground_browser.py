@@ -432,8 +432,9 @@ def test_screenshots_and_narrow_layout(page: Browser, mock_url: str, tmp_path: P
         by_id(page, f"mode-{mode}").click()
         for width, label in SHOTS:
             page.viewport(width)
-            overflow = page.driver.execute_script("return document.documentElement.scrollWidth")
-            assert overflow <= width, f"{mode} at {width} px scrolls sideways ({overflow} px)"
+            overflow, inner = page.driver.execute_script(
+                "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];")
+            assert inner == width and overflow <= width, f"{mode} at {width} px scrolls sideways ({overflow} px)"
             for scheme in ("light", "dark"):
                 page.color_scheme(scheme)
                 background = page.driver.execute_script("return getComputedStyle(document.body).backgroundColor")

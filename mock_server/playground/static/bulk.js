@@ -207,6 +207,7 @@ class ResultsTable {
         const cell = element(key === "case" ? "th" : "td", row[key] ?? "");
         if (key === "case") cell.scope = "row";
         cell.dataset.key = key;
+        cell.dataset.value = row[key] ?? "";
         line.append(cell);
       }
       body.append(line);
@@ -267,7 +268,7 @@ export function setupBulk(config, getToken, serverBase) {
     const done = job.cases.done || 0;
     $("bulk-progress").max = Math.max(total, 1);
     $("bulk-progress").value = done;
-    $("bulk-counts").textContent = `${done} of ${total} cases done · ${job.errors} cannot be sent · ${job.status}`;
+    $("bulk-counts").textContent = `${done} of ${total} cases done · ${job.errors} cannot be sent · job ${job.status}`;
   }
 
   async function finish(job) {
