@@ -90,7 +90,7 @@ def rendered(browser: Browser) -> dict[str, Any]:
     names = driver.find_elements(By.CSS_SELECTOR, "#res-headers dt")
     values = driver.find_elements(By.CSS_SELECTOR, "#res-headers dd")
     for name, value in zip(names, values):
-        headers[name.text.lower()] = value.text
+        headers[name.get_attribute("textContent").lower()] = value.get_attribute("textContent")
     text = by_id(browser, "res-json").get_attribute("textContent")
     return {
         "status": by_id(browser, "res-status").text,
@@ -100,6 +100,7 @@ def rendered(browser: Browser) -> dict[str, Any]:
         "headers": headers,
         "curl": by_id(browser, "res-curl").get_attribute("value"),
         "timing": by_id(browser, "res-timing").text,
+        "correlation_id": by_id(browser, "res-cid").text,
     }
 
 
@@ -145,7 +146,9 @@ def test_each_fixture_kind_renders_the_servers_answer(page: Browser, mock_url: s
     expected = by_hand(mock_url, page_token(page), path)
     assert shown["status"] == f"HTTP {expected.status_code}"
     assert shown["json"] == expected.json()
-    assert shown["headers"]["x-correlation-id"] == "pg-" + path.stem.replace("_", "-")
+    assert shown["correlation_id"] == "pg-" + path.stem.replace("_", "-")
+    assert shown["headers"]["x-correlation-id"] == shown["correlation_id"]
+    assert shown["headers"]["content-type"] == "application/json"
     assert "x-contract-violation" not in shown["headers"]
     assert shown["timing"].endswith(" ms")
     assert f"'image1=@{path.name}'" in shown["curl"]

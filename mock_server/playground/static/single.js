@@ -201,6 +201,8 @@ export function setupSingle(config, getToken, defaultBase) {
     $("res-status").textContent = typeof status === "number" ? `HTTP ${status}` : status;
     $("res-status").dataset.tone = summary.tone;
     $("res-timing").textContent = `${elapsed.toFixed(0)} ms`;
+    const echoed = answerHeaders.find(([name]) => name.toLowerCase() === config.correlation_header.toLowerCase());
+    $("res-cid").textContent = echoed ? echoed[1] : "not readable (the server does not expose it by CORS)";
     renderSummary(summary);
     renderHeaders(answerHeaders);
     $("res-json").textContent = bodyText;
