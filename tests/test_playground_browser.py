@@ -29,6 +29,7 @@ from facematch_contract import SPEC_PATH
 from .browser import Browser, chromium
 from .bulk_builders import clean_set, hostile_archives, regression_set, write, zip_bytes
 from .conftest import FIXTURES, fixture_path
+from .live import start_server
 from .test_bulk_cli import read_output, run_bulk
 
 CONTRACT = Contract(SPEC_PATH)
@@ -226,13 +227,37 @@ def test_a_bad_token_says_what_to_paste(page: Browser) -> None:
 def test_an_unreachable_target_gets_a_clear_note(page: Browser) -> None:
     from mock_server.launch import free_port
 
-    field = by_id(page, "base-url")
-    field.clear()
-    field.send_keys(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    target(page, f"http://127.0.0.1:{free_port()}")  # nothing listens there
     shown = send(page, fixture_path("hopper_a.jpg"))
     assert shown["status"] == "no answer"
     assert "CORS" in shown["summary"]["advice"]
     page.driver.get_log("browser")  # the refused connection is logged; it is not a CSP problem
+
+
+def target(browser: Browser, base_url: str) -> None:
+    field = by_id(browser, "base-url")
+    field.clear()
+    field.send_keys(base_url)
+
+
+def test_another_base_url_is_called_across_origins(page: Browser, mock_url: str) -> None:
+    """localhost is another origin than 127.0.0.1: the mock's CORS lets the page read it."""
+    other = mock_url.replace("127.0.0.1", "localhost")
+    target(page, other)
+    shown = send(page, fixture_path("hopper_a.jpg"), correlation_id="cross-origin-1")
+    assert shown["status"] == "HTTP 200"
+    assert shown["correlation_id"] == "cross-origin-1"  # exposed by the mock's CORS headers
+    assert shown["summary"]["image1"].startswith("real, ")
+    assert shown["curl"].startswith(f"curl -sS -X POST '{other}/advanced_facematch'")
+
+
+def test_a_target_without_cors_gets_the_cors_note(page: Browser) -> None:
+    with start_server("--cors", "none", "--workers", "1") as other:
+        target(page, other.replace("127.0.0.1", "localhost"))
+        shown = send(page, fixture_path("hopper_a.jpg"))
+    assert shown["status"] == "no answer"
+    assert "allows this page's origin by CORS" in shown["summary"]["advice"]
+    page.driver.get_log("browser")  # the blocked read is logged as a CORS error, not a CSP one
 
 
 def test_exif_orientation_is_applied_in_the_preview(page: Browser) -> None:
