@@ -422,6 +422,13 @@ def test_bulk_flow_matches_facematch_bulk(page: Browser, mock_url: str, tmp_path
     shown_status = [line[2] for line in table_rows(page)]
     assert shown_status == sorted(shown_status, key=lambda value: -1 if value == "" else int(value))
 
+    job_id = name.removeprefix("bulk-").removesuffix(".zip")
+    auth = {"Authorization": f"Bearer {page_token(page)}"}
+    assert requests.get(f"{mock_url}/bulk/{job_id}", headers=auth, timeout=10).status_code == 200
+    by_id(page, "bulk-delete").click()
+    page.wait().until(lambda _: "deleted from the server" in by_id(page, "bulk-state").text)
+    assert requests.get(f"{mock_url}/bulk/{job_id}", headers=auth, timeout=10).status_code == 404
+
 
 #: Built once (the bombs take a moment to compress).
 HOSTILE = hostile_archives()

@@ -223,6 +223,7 @@ export function setupBulk(config, getToken, serverBase) {
   let report = null;
   let downloadUrl = null;
   let running = false;
+  let finishedJob = null;
 
   function authHeaders() {
     const token = getToken();
@@ -292,8 +293,24 @@ export function setupBulk(config, getToken, serverBase) {
     link.href = downloadUrl;
     link.download = `bulk-${job.id}.zip`;
     $("bulk-result").hidden = false;
+    $("bulk-delete").disabled = false;
+    finishedJob = job;
     setState("Finished.");
   }
+
+  // The server keeps a finished job's results until its TTL; this deletes them now.
+  $("bulk-delete").addEventListener("click", async () => {
+    if (!finishedJob) return;
+    const response = await fetch(serverBase.origin + finishedJob.status_url, {
+      method: "DELETE", headers: authHeaders(), cache: "no-store",
+    });
+    if (response.status === 204 || response.status === 404) {
+      $("bulk-delete").disabled = true;
+      setState("Finished; the job and its results are deleted from the server (the download above still works).");
+    } else {
+      setState(`Could not delete the job: ${errorText(await jsonOrNull(response), `HTTP ${response.status}`)}`);
+    }
+  });
 
   async function poll(job) {
     while (job.status === "queued" || job.status === "running") {
