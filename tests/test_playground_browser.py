@@ -115,10 +115,7 @@ def send(browser: Browser, image1: Path | None, image2: Path | None = None, *, s
     field.clear()
     if correlation_id:
         field.send_keys(correlation_id)
-    before = result_count(browser)
-    by_id(browser, "send").click()
-    browser.wait().until(lambda _: result_count(browser) > before)
-    return rendered(browser)
+    return send_current(browser)
 
 
 def by_hand(base_url: str, token: str, image1: Path | None, image2: Path | None = None,
@@ -273,6 +270,41 @@ def test_exif_orientation_is_applied_in_the_preview(page: Browser) -> None:
         "const img = document.getElementById('preview-image1'); return [img.naturalWidth, img.naturalHeight];")
     assert tuple(shown) == upright
     assert "as the server sees it" in by_id(page, "caption-image1").text
+
+
+DROP = """
+const [zoneId, name, type, encoded] = arguments;
+const bytes = Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0));
+const transfer = new DataTransfer();
+transfer.items.add(new File([bytes], name, { type }));
+const zone = document.getElementById(zoneId);
+zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+"""
+
+
+def test_photos_and_archives_can_be_dropped(page: Browser, tmp_path: Path) -> None:
+    import base64
+
+    photo = fixture_path("astronaut_a.jpg")
+    page.driver.execute_script(DROP, "drop-image1", photo.name, "image/jpeg", base64.b64encode(photo.read_bytes()).decode())
+    page.wait().until(lambda d: d.execute_script("return document.getElementById('preview-image1').naturalWidth > 0"))
+    assert page.driver.execute_script("return document.getElementById('image1').files[0].name") == photo.name
+    shown = send_current(page)
+    assert shown["summary"]["image1"] == "real, score 96.4"
+
+    by_id(page, "mode-bulk").click()
+    archive = zip_bytes(clean_set(2))
+    page.driver.execute_script(DROP, "drop-zip", "dropped.zip", "application/zip", base64.b64encode(archive).decode())
+    page.wait().until(lambda _: by_id(page, "zip-check").is_displayed())
+    assert check_report(page)["cases"] == ["c000", "c001"]
+
+
+def send_current(browser: Browser) -> dict[str, Any]:
+    before = result_count(browser)
+    by_id(browser, "send").click()
+    browser.wait().until(lambda _: result_count(browser) > before)
+    return rendered(browser)
 
 
 def test_the_dev_token_is_filled_in_and_kept_in_memory_only(page: Browser) -> None:
