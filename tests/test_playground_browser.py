@@ -8,6 +8,9 @@ is used with the keyboard alone; any CSP violation or script error fails the tes
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import json
 import time
 import zipfile
@@ -23,8 +26,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from facematch_bulk.archive import ArchiveRefused, InputArchive
-from mock_server.spec import Contract
 from facematch_contract import SPEC_PATH
+from mock_server.launch import free_port
+from mock_server.spec import Contract
 
 from .browser import Browser, chromium
 from .bulk_builders import clean_set, hostile_archives, regression_set, write, zip_bytes
@@ -223,8 +227,6 @@ def test_a_bad_token_says_what_to_paste(page: Browser) -> None:
 
 
 def test_an_unreachable_target_gets_a_clear_note(page: Browser) -> None:
-    from mock_server.launch import free_port
-
     target(page, f"http://127.0.0.1:{free_port()}")  # nothing listens there
     shown = send(page, fixture_path("hopper_a.jpg"))
     assert shown["status"] == "no answer"
@@ -284,8 +286,6 @@ zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true
 
 
 def test_photos_and_archives_can_be_dropped(page: Browser, tmp_path: Path) -> None:
-    import base64
-
     photo = fixture_path("astronaut_a.jpg")
     page.driver.execute_script(DROP, "drop-image1", photo.name, "image/jpeg", base64.b64encode(photo.read_bytes()).decode())
     page.wait().until(lambda d: d.execute_script("return document.getElementById('preview-image1').naturalWidth > 0"))
@@ -400,9 +400,6 @@ def run_to_results(browser: Browser) -> None:
 
 
 def test_bulk_flow_matches_facematch_bulk(page: Browser, mock_url: str, tmp_path: Path) -> None:
-    import csv
-    import io
-
     archive = write(tmp_path / "regression.zip", zip_bytes(regression_set()))
     open_bulk(page, archive)
     report = check_report(page)
