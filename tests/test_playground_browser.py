@@ -459,6 +459,48 @@ def test_bulk_flow_matches_facematch_bulk(page: Browser, mock_url: str, tmp_path
     assert requests.get(f"{mock_url}/bulk/{job_id}", headers=auth, timeout=10).status_code == 404
 
 
+def tricky_set() -> dict[str, bytes]:
+    """Names that exercise every naming rule, for comparing the page's check with the server's."""
+    photo = fixture_path("hopper_a.jpg").read_bytes()
+    return {
+        "night/0003_image1.JPG": photo,                 # flat inside a folder: case night/0003
+        "night/0003_image2.Jpeg": photo,
+        "vendors/acme/0001/image1.png": photo,          # nested case folder
+        "vendors/acme/0001/unique_id.txt": "\ufeff  ref-ü-1 \n".encode(),
+        "two/image1.jpg": photo,                        # two files for one role
+        "two/image1.png": photo,
+        "gif_image1.gif": photo,                        # unsupported extension
+        "noext/image2": photo,                          # no extension, and no image1
+        "badid/image1.jpg": photo,                      # unique_id not .txt
+        "badid/unique_id.csv": b"x",
+        "bigid/image1.jpg": photo,                      # unique_id over 1,024 bytes
+        "bigid/unique_id.txt": b"x" * 1025,
+        "latin/image1.jpg": photo,                      # unique_id not UTF-8
+        "latin/unique_id.txt": "café".encode("latin-1"),
+        "café/image1.webp": photo,                      # a UTF-8 name
+        "image1.jpg": photo,                            # no case: ignored
+        "docs/README.md": b"notes",
+        "__MACOSX/two/._image1.jpg": b"junk",
+        "two/.DS_Store": b"junk",
+        "Thumbs.db": b"junk",
+    }
+
+
+def test_the_archive_check_agrees_with_the_server_on_every_rule(page: Browser, tmp_path: Path) -> None:
+    archive = write(tmp_path / "tricky.zip", zip_bytes(tricky_set()))
+    open_bulk(page, archive)
+    report = check_report(page)
+    with InputArchive(archive) as reference:
+        assert report["refusal"] is None
+        assert report["cases"] == [case.id for case in reference.cases]
+        assert report["problems"] == [(p.case, p.entry, p.reason) for p in reference.problems]
+        assert report["ignored"] == reference.discovery.ignored
+        shown = page.driver.find_element(By.CSS_SELECTOR, "#zip-check .cases li[data-case='vendors/acme/0001']").text
+        unique_id = next(case.unique_id for case in reference.cases if case.id == "vendors/acme/0001")
+        assert shown.endswith(f", unique_id {unique_id}")
+    assert len(report["problems"]) >= 6 and report["run_enabled"]
+
+
 #: Built once (the bombs take a moment to compress).
 HOSTILE = hostile_archives()
 
