@@ -27,6 +27,7 @@ from selenium.webdriver.support.ui import Select
 
 from facematch_bulk.archive import ArchiveRefused, InputArchive
 from facematch_contract import SPEC_PATH
+from facematch_contract.tokens import mint_token
 from mock_server.launch import free_port
 from mock_server.spec import Contract
 
@@ -317,6 +318,24 @@ def test_the_dev_token_is_filled_in_and_kept_in_memory_only(page: Browser) -> No
         "return sessionStorage.getItem('facematch-playground-token')") == token
     by_id(page, "token-remember").click()
     assert page.driver.execute_script("return sessionStorage.length") == 0
+
+
+def test_with_a_configured_secret_the_page_asks_for_a_token(page: Browser) -> None:
+    """Also a server mounted under --prefix: the page calls the operation under it."""
+    secret = "a-configured-secret-at-least-32-bytes-long"
+    with start_server("--jwt-secret", secret, "--prefix", "/gw", "--workers", "1") as other:
+        open_page(page, other + "/gw")
+        assert page_token(page) == ""
+        assert "facematch token --jwt-secret" in by_id(page, "token-hint").text
+        assert by_id(page, "base-url").get_attribute("value") == other + "/gw"
+        refused = send(page, fixture_path("hopper_a.jpg"))
+        assert refused["status"] == "HTTP 401"
+        by_id(page, "token").send_keys(mint_token(secret))
+        shown = send(page, fixture_path("hopper_a.jpg"))
+        assert shown["status"] == "HTTP 200"
+        assert shown["curl"].startswith(f"curl -sS -X POST '{other}/gw/advanced_facematch'")
+        assert page.problems() == []
+        page.driver.get("about:blank")
 
 
 def test_a_csp_violation_is_caught(page: Browser) -> None:
