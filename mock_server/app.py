@@ -20,6 +20,7 @@ from .fixtures import FixtureIndex
 from .images import ImageChecker, ImageLimits
 from .journal import Journal
 from .meta import create_meta_blueprint
+from .playground.blueprint import create_playground_blueprint
 from .cors import install_cors
 from .spec import Contract
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
     app.register_blueprint(create_bulk_blueprint(ctx))
+    app.register_blueprint(create_playground_blueprint(ctx))
     install_error_handlers(app)
     if settings.prefix:
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.prefix)  # type: ignore[method-assign]

@@ -18,6 +18,8 @@ from .spec import Contract
 log = logging.getLogger("facematch.strict")
 #: The spec's servers name 127.0.0.1:8080; strict checks only need path and method.
 SPEC_HOST = "http://127.0.0.1:8080"
+#: Blueprints that serve pages and their assets (file responses) rather than the API.
+PAGE_ENDPOINTS = ("playground.",)
 
 
 @dataclass
@@ -63,6 +65,8 @@ def install_strict(app: Any, contract: Contract) -> None:
     def check_response(response: Response) -> Response:
         if request.method == "OPTIONS" or request.url_rule is None:
             return response  # preflights and unknown paths are outside the contract
+        if request.url_rule.endpoint.startswith(PAGE_ENDPOINTS):
+            return response  # the Playground is a page for people, not an API of the contract
         spec_request = SpecRequest(path=request.path, method=request.method.lower(), headers=request.headers)
         spec_response = SpecResponse(
             data=response.get_data(),
