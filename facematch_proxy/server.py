@@ -1,0 +1,414 @@
+"""The proxy's HTTP server: one thread per client connection, bytes passed through as they come.
+
+Standard library only (``http.server`` + ``http.client``): the proxy must not touch the
+bytes, so it does no parsing beyond HTTP framing, and a thread per connection is plenty
+for forwarding, which mostly waits on sockets. The request body goes upstream chunk by
+chunk as it is read (and past the multipart scanner); answers of other paths come back
+the same way. An answer of the operation is held (up to :data:`HOLD_LIMIT`) so that it can
+be judged before its headers are sent: the verdict is a header. Its body is never changed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from facematch_contract.operation import CORRELATION_HEADER, MAX_IMAGE_BYTES, OPERATION_PATH
+from facematch_contract.rules import Exchange, evaluate
+
+from .fates import IMAGE_FIELDS, infer_fate
+from .multipart import FormScanner, boundary_of
+from .recorder import Recorder
+from .reports import render_json
+from .tally import Tally
+from .upstream import HOP_BY_HOP, Failure, Upstream, classify, is_dropped
+
+log = logging.getLogger("facematch.proxy")
+
+CHUNK = 64 * 1024
+#: The largest answer of the operation held to be judged; a larger one is passed on unjudged.
+HOLD_LIMIT = 1024 * 1024
+#: A refused request's unread body is read (and dropped) up to this size, so the client
+#: gets the answer; beyond it the connection is closed instead.
+DRAIN_LIMIT = 2 * MAX_IMAGE_BYTES + 256 * 1024
+VIOLATION_HEADER = "X-Contract-Violation"
+REPORT_PATH = "/__proxy/report"
+#: Seconds a client connection may stay silent (between requests, or inside a body).
+CLIENT_TIMEOUT = 120
+
+
+class ClientGone(Exception):
+    """The client stopped sending or closed its connection: nobody to answer."""
+
+
+class BadFraming(Exception):
+    """The client's body framing (Content-Length, chunks) cannot be followed."""
+
+
+@dataclass
+class ProxyState:
+    upstream: Upstream
+    tally: Tally
+    recorder: Recorder | None = None
+    quiet: bool = False
+
+
+class ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: ProxyState) -> None:
+        self.state = state
+        self._busy = 0
+        self._idle = threading.Condition()
+        super().__init__(address, ProxyHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def begin(self) -> None:
+        with self._idle:
+            self._busy += 1
+
+    def end(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is in flight (after :meth:`shutdown`), at most ``timeout`` s."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+
+class BodyReader:
+    """The client's request body, read chunk by chunk (Content-Length or chunked)."""
+
+    def __init__(self, rfile: Any, length: int | None, chunked: bool) -> None:
+        self.rfile = rfile
+        self.remaining = length or 0
+        self.chunked = chunked
+        self.done = not chunked and not length
+        self.read_bytes = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            if self.chunked:
+                yield from self._chunked()
+            else:
+                while self.remaining > 0:
+                    data = self.rfile.read1(min(CHUNK, self.remaining))
+                    if not data:
+                        raise ClientGone("the client closed the connection inside the body")
+                    self.remaining -= len(data)
+                    self.read_bytes += len(data)
+                    yield data
+        except OSError as error:
+            raise ClientGone(str(error)) from error
+        self.done = True
+
+    def _chunked(self) -> Iterator[bytes]:
+        while True:
+            line = self.rfile.readline(1024)
+            if not line:
+                raise ClientGone("the client closed the connection inside a chunked body")
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadFraming("a chunk size line is not hexadecimal")
+            if size == 0:
+                while True:  # trailers, up to the empty line
+                    trailer = self.rfile.readline(8192)
+                    if trailer in (b"\r\n", b"\n", b""):
+                        return
+            left = size
+            while left > 0:
+                data = self.rfile.read(min(CHUNK, left))
+                if not data:
+                    raise ClientGone("the client closed the connection inside a chunk")
+                left -= len(data)
+                self.read_bytes += len(data)
+                yield data
+            if self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                raise BadFraming("a chunk is not followed by CRLF")
+
+    def drain(self) -> bool:
+        """Read what is left (dropped); False when too much is left to be worth reading."""
+        if self.done:
+            return True
+        if not self.chunked and self.remaining > DRAIN_LIMIT:
+            return False
+        try:
+            for _ in self.chunks():
+                if self.read_bytes > DRAIN_LIMIT:
+                    return False
+        except (ClientGone, BadFraming):
+            return False
+        return True
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ProxyServer
+    timeout = CLIENT_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._upstream_conn: http.client.HTTPConnection | None = None
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self._upstream_conn is not None:
+                self._upstream_conn.close()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        if not self.server.state.quiet:
+            log.info("%s %s", self.address_string(), format % args)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # every method goes upstream
+            return self.handle_one
+        raise AttributeError(name)
+
+    def handle_one(self) -> None:
+        self.server.begin()
+        try:
+            self._handle()
+        except ClientGone:
+            self.close_connection = True
+        finally:
+            self.server.end()
+
+    # --- one request -------------------------------------------------------------------
+
+    def _handle(self) -> None:
+        state = self.server.state
+        started = time.perf_counter()
+        target = urlsplit(self.path)
+        if not self.path.startswith("/"):
+            self._own(400, b'{"msg": "the proxy takes origin-form request targets (a path), not absolute URLs"}')
+            return
+        if self.command == "GET" and target.path == REPORT_PATH:
+            self._own(200, _json(state.tally))
+            return
+        transfer = (self.headers.get("Transfer-Encoding") or "").lower()
+        chunked = "chunked" in transfer
+        length: int | None = None
+        if not chunked and self.headers.get("Content-Length") is not None:
+            try:
+                length = int(self.headers["Content-Length"])
+                if length < 0:
+                    raise ValueError
+            except ValueError:
+                self.close_connection = True
+                self._own(400, b'{"msg": "Content-Length is not a non-negative number"}')
+                return
+        body = BodyReader(self.rfile, length, chunked)
+        judged = self.command == "POST" and target.path.rstrip("/").endswith(OPERATION_PATH)
+        content_type = self.headers.get("Content-Type")
+        boundary = boundary_of(content_type) if judged else None
+        keep = frozenset(IMAGE_FIELDS) if state.recorder is not None and state.recorder.with_images else frozenset()
+        scanner = FormScanner(boundary, keep) if boundary is not None else None
+
+        try:
+            response, failure = self._exchange(body, chunked, length, scanner)
+        except BadFraming as error:
+            self.close_connection = True
+            self._own(400, json.dumps({"msg": f"the request body's framing cannot be followed: {error}"}).encode())
+            return
+        if failure is not None:
+            state.tally.count_failure(failure.kind)
+            if not body.drain():
+                self.close_connection = True
+            self._own(failure.status, failure.body())
+            self._log(started, failure.status, f"upstream failure: {failure.kind.value}")
+            return
+        assert response is not None
+        state.tally.count_forwarded()
+        if not body.done:
+            # The upstream answered before reading everything (e.g. a body over its limit).
+            self.close_connection = True
+        kept = _kept_headers(response.getheaders())
+        if not judged:
+            self._stream(response, kept)
+            self._log(started, response.status, "")
+            return
+        held = response.read(HOLD_LIMIT + 1)
+        if len(held) > HOLD_LIMIT:
+            state.tally.count_unjudged()
+            self._stream(response, kept, first=held)
+            self._log(started, response.status, "not judged: answer over the hold limit")
+            return
+        form = scanner.finish() if scanner is not None else None
+        kept = [(n, v) for n, v in kept if n.lower() not in ("content-length", VIOLATION_HEADER.lower())]
+        exchange = Exchange(
+            method=self.command,
+            url=state.upstream.url + self.path,
+            request_headers=dict(self.headers.items()),
+            parts=tuple(p.part for p in form.parts) if form else (),
+            sent_image2=form is not None and form.find("image2") is not None,
+            sent_correlation_id=self.headers.get(CORRELATION_HEADER),
+            status=response.status,
+            response_headers=dict(kept),
+            body=held,
+            fate=infer_fate(self.headers.get("Authorization"), boundary is not None, form, response.status),
+            raw_content_type=None if boundary is not None else content_type,
+        )
+        verdicts = evaluate(exchange)
+        state.tally.add(exchange, verdicts)
+        broken = [v.rule for v in verdicts if any(f.severity == "fail" for f in v.findings)]
+        if broken:
+            kept.append((VIOLATION_HEADER, ",".join(broken)))
+        kept.append(("Content-Length", str(len(held))))
+        self._send_head(response.status, response.reason, kept)
+        if self.command != "HEAD":
+            self.wfile.write(held)
+        self._log(started, response.status, "violations " + ",".join(broken) if broken else "conforms")
+        if state.recorder is not None:
+            state.recorder.record(self.command, target.path, form, response.status, kept, held)
+
+    def _exchange(self, body: BodyReader, chunked: bool, length: int | None, scanner: FormScanner | None
+                  ) -> tuple[http.client.HTTPResponse | None, Failure | None]:
+        """Send the request upstream while reading it; the upstream's response or a failure."""
+        upstream = self.server.state.upstream
+        conn = self._connection()
+        try:
+            conn.putrequest(self.command, upstream.base_path + self.path, skip_host=True, skip_accept_encoding=True)
+            named = _connection_tokens(self.headers.get_all("Connection") or [])
+            for name, value in self.headers.items():
+                lowered = name.lower()
+                if lowered in HOP_BY_HOP or lowered in named or lowered in ("host", "content-length", "expect"):
+                    continue
+                conn.putheader(name, value)
+            conn.putheader("Host", upstream.host_header)
+            if chunked:
+                conn.putheader("Transfer-Encoding", "chunked")
+            elif length is not None:
+                conn.putheader("Content-Length", str(length))
+            conn.endheaders()
+            if conn.sock is not None:
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, http.client.HTTPException) as error:
+            self._drop_connection()
+            return None, classify(error, upstream)
+        sent_all = True
+        try:
+            for chunk in body.chunks():
+                if scanner is not None:
+                    scanner.feed(chunk)
+                if sent_all:
+                    try:
+                        conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    except OSError:
+                        sent_all = False  # the upstream stopped reading; its answer may be waiting
+                        break
+            if chunked and sent_all:
+                conn.send(b"0\r\n\r\n")
+        except (BadFraming, ClientGone):
+            self._drop_connection()
+            raise
+        except OSError:
+            pass
+        try:
+            return conn.getresponse(), None
+        except (OSError, http.client.HTTPException) as error:
+            self._drop_connection()
+            return None, classify(error, upstream)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = self._upstream_conn
+        if conn is not None and is_dropped(conn):
+            conn.close()
+            conn = None
+        if conn is None:
+            conn = self._upstream_conn = self.server.state.upstream.connect()
+        return conn
+
+    def _drop_connection(self) -> None:
+        if self._upstream_conn is not None:
+            self._upstream_conn.close()
+            self._upstream_conn = None
+
+    # --- answers -----------------------------------------------------------------------
+
+    def _send_head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
+        self.send_response_only(status, reason)
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    def _stream(self, response: http.client.HTTPResponse, headers: list[tuple[str, str]], first: bytes = b"") -> None:
+        """Pass an answer on as it arrives (its Content-Length kept, else re-chunked)."""
+        bodiless = self.command == "HEAD" or response.status in (204, 304) or 100 <= response.status < 200
+        has_length = any(n.lower() == "content-length" for n, _ in headers)
+        rechunk = not bodiless and not has_length and self.request_version == "HTTP/1.1"
+        if not bodiless and not has_length and not rechunk:
+            self.close_connection = True
+        if rechunk:
+            headers = [*headers, ("Transfer-Encoding", "chunked")]
+        self._send_head(response.status, response.reason, headers)
+        if bodiless:
+            response.read()
+            return
+        data = first or response.read1(CHUNK)
+        while data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if rechunk else data)
+            data = response.read1(CHUNK)
+        if rechunk:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _own(self, status: int, body: bytes) -> None:
+        """An answer of the proxy itself (its report, or a failure): JSON, correlation id echoed."""
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        correlation = self.headers.get(CORRELATION_HEADER) if self.headers else None
+        if correlation:
+            headers.append((CORRELATION_HEADER, correlation))
+        reason = http.client.responses.get(status, "")
+        self._send_head(status, reason, headers)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _log(self, started: float, status: int, note: str) -> None:
+        if self.server.state.quiet:
+            return
+        millis = (time.perf_counter() - started) * 1000
+        # The request line and status only: never headers (Authorization) or bodies.
+        log.info('%s "%s %s" %s %.1fms %s', self.client_address[0], self.command, urlsplit(self.path).path,
+                 status, millis, note)
+
+
+def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    named = _connection_tokens([v for n, v in headers if n.lower() == "connection"])
+    return [(n, v) for n, v in headers if n.lower() not in HOP_BY_HOP and n.lower() not in named]
+
+
+def _connection_tokens(values: list[str]) -> frozenset[str]:
+    """Header names listed in Connection (they are hop-by-hop too)."""
+    return frozenset(token.strip().lower() for value in values for token in value.split(",") if token.strip())
+
+
+def _json(tally: Tally) -> bytes:
+    return render_json(tally).encode()
+
+
+def serve(server: ProxyServer) -> threading.Thread:
+    """Serve in a background thread (the main thread stays free for signals)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="proxy", daemon=True)
+    thread.start()
+    return thread
