@@ -179,6 +179,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if not self.server.state.quiet:
             log.info("%s %s", self.address_string(), format % args)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's refusals (a malformed request line, headers too long): JSON, not HTML."""
+        self.close_connection = True
+        text = message or http.client.responses.get(code, "bad request")
+        self._own(code, json.dumps({"msg": f"the proxy cannot read this request: {text}"}).encode())
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # every method goes upstream
             return self.handle_one
@@ -376,12 +382,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _own(self, status: int, body: bytes) -> None:
         """An answer of the proxy itself (its report, or a failure): JSON, correlation id echoed."""
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        correlation = self.headers.get(CORRELATION_HEADER) if self.headers else None
+        headers_in = getattr(self, "headers", None)
+        correlation = headers_in.get(CORRELATION_HEADER) if headers_in is not None else None
         if correlation:
             headers.append((CORRELATION_HEADER, correlation))
         reason = http.client.responses.get(status, "")
         self._send_head(status, reason, headers)
-        if self.command != "HEAD":
+        if getattr(self, "command", None) != "HEAD":
             self.wfile.write(body)
 
     def _log(self, started: float, status: int, note: str) -> None:
