@@ -16,6 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from email.message import Message
 from enum import Enum
+from functools import lru_cache
 
 from facematch_contract.rules import Part
 
@@ -51,8 +52,12 @@ class ScannedForm:
         return next((p for p in self.parts if p.part.name == name), None)
 
 
+@lru_cache(maxsize=256)
 def boundary_of(content_type: str | None) -> bytes | None:
-    """The boundary of a multipart/form-data Content-Type, or None."""
+    """The boundary of a multipart/form-data Content-Type, or None.
+
+    Remembered per distinct value: a client sends the same few over and over (the
+    standard library's header parser costs more than scanning a 100 KB part)."""
     if not content_type:
         return None
     message = Message()
@@ -66,6 +71,25 @@ def boundary_of(content_type: str | None) -> bytes | None:
         return boundary.encode("ascii")
     except UnicodeEncodeError:
         return None
+
+
+@lru_cache(maxsize=512)
+def part_headers(block: bytes) -> tuple[str, str | None, str | None] | None:
+    """(name, filename, content type) of a part's header block, or None when it has no name.
+
+    Remembered per distinct block, like :func:`boundary_of`; the block is a few short lines
+    that name the part and its file, never any of the part's bytes."""
+    message = Message()
+    for line in block.decode("utf-8", "replace").split("\r\n"):
+        key, sep, value = line.partition(":")
+        if not sep:
+            return None
+        message[key.strip()] = value.strip()
+    name = message.get_param("name", header="content-disposition")
+    if not isinstance(name, str):
+        return None
+    filename = message.get_param("filename", header="content-disposition")
+    return name, filename if isinstance(filename, str) else None, message.get("content-type")
 
 
 class FormScanner:
@@ -155,19 +179,11 @@ class FormScanner:
         return False
 
     def _open_part(self, block: bytes) -> bool:
-        message = Message()
-        for line in block.decode("utf-8", "replace").split("\r\n"):
-            name, sep, value = line.partition(":")
-            if not sep:
-                return False
-            message[name.strip()] = value.strip()
-        name = message.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
+        headers = part_headers(block)
+        if headers is None:
             return False
-        filename = message.get_param("filename", header="content-disposition")
+        name, self._filename, self._content_type = headers
         self._name = name
-        self._filename = filename if isinstance(filename, str) else None
-        self._content_type = message.get("content-type")
         self._size = 0
         self._hash = hashlib.sha256()
         keep_text = self._filename is None

@@ -253,7 +253,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._stream(response, kept)
             self._log(started, response.status, "")
             return
-        held = response.read(HOLD_LIMIT + 1)
+        # A known length within the limit is read as it is (no HOLD_LIMIT-sized buffer).
+        held = response.read() if response.length is not None and response.length <= HOLD_LIMIT \
+            else response.read(HOLD_LIMIT + 1)
         if len(held) > HOLD_LIMIT:
             state.tally.count_unjudged()
             self._stream(response, kept, first=held)
