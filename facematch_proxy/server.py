@@ -35,6 +35,8 @@ from .upstream import HOP_BY_HOP, Failure, Upstream, classify, is_dropped
 log = logging.getLogger("facematch.proxy")
 
 CHUNK = 64 * 1024
+#: Request bytes gathered before a send upstream: a two-photo request goes in one or two.
+SEND_WINDOW = 256 * 1024
 #: The largest answer of the operation held to be judged; a larger one is passed on unjudged.
 HOLD_LIMIT = 1024 * 1024
 #: A refused request's unread body is read (and dropped) up to this size, so the client
@@ -282,19 +284,30 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if broken:
             kept.append((VIOLATION_HEADER, ",".join(broken)))
         kept.append(("Content-Length", str(len(held))))
-        self._send_head(response.status, response.reason, kept)
-        if self.command != "HEAD":
-            self.wfile.write(held)
+        self._write(response.status, response.reason, kept, held if self.command != "HEAD" else b"")
         self._log(started, response.status, "violations " + ",".join(broken) if broken else "conforms")
         if state.recorder is not None:
             state.recorder.record(self.command, target.path, form, response.status, kept, held)
 
     def _exchange(self, body: BodyReader, chunked: bool, length: int | None, scanner: FormScanner | None
                   ) -> tuple[http.client.HTTPResponse | None, Failure | None]:
-        """Send the request upstream while reading it; the upstream's response or a failure."""
+        """Send the request upstream while reading it; the upstream's response or a failure.
+
+        The body goes on in windows of up to :data:`SEND_WINDOW` bytes (the first one with
+        the headers): streamed, but without waking the upstream for every socket read.
+        """
         upstream = self.server.state.upstream
+        chunks = body.chunks()
+        try:
+            window = _window(chunks, scanner)
+        except (BadFraming, ClientGone):
+            self._drop_connection()
+            raise
         conn = self._connection()
         try:
+            if conn.sock is None:
+                conn.connect()
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.putrequest(self.command, upstream.base_path + self.path, skip_host=True, skip_accept_encoding=True)
             named = _connection_tokens(self.headers.get_all("Connection") or [])
             for name, value in self.headers.items():
@@ -307,30 +320,20 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 conn.putheader("Transfer-Encoding", "chunked")
             elif length is not None:
                 conn.putheader("Content-Length", str(length))
-            conn.endheaders()
-            if conn.sock is not None:
-                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.endheaders(_framed(window, chunked) or None)
         except (OSError, http.client.HTTPException) as error:
             self._drop_connection()
             return None, classify(error, upstream)
-        sent_all = True
         try:
-            for chunk in body.chunks():
-                if scanner is not None:
-                    scanner.feed(chunk)
-                if sent_all:
-                    try:
-                        conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                    except OSError:
-                        sent_all = False  # the upstream stopped reading; its answer may be waiting
-                        break
-            if chunked and sent_all:
-                conn.send(b"0\r\n\r\n")
+            while window:
+                window = _window(chunks, scanner)
+                try:
+                    conn.send(_framed(window, chunked))
+                except OSError:
+                    break  # the upstream stopped reading; its answer may be waiting
         except (BadFraming, ClientGone):
             self._drop_connection()
             raise
-        except OSError:
-            pass
         try:
             return conn.getresponse(), None
         except (OSError, http.client.HTTPException) as error:
@@ -353,13 +356,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     # --- answers -----------------------------------------------------------------------
 
-    def _send_head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
-        self.send_response_only(status, reason)
-        for name, value in headers:
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
+    def _write(self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes = b"") -> None:
+        """The status line, the headers and the first body bytes in one write (one wake-up
+        of the client, and no small trailing segment for Nagle to hold back)."""
+        if self.close_connection and not any(n.lower() == "connection" for n, _ in headers):
+            headers = [*headers, ("Connection", "close")]
+        head = "".join([f"{self.protocol_version} {status} {reason}\r\n",
+                        *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"])
+        self.wfile.write(head.encode("latin-1", "replace") + data)
 
     def _stream(self, response: http.client.HTTPResponse, headers: list[tuple[str, str]], first: bytes = b"") -> None:
         """Pass an answer on as it arrives (its Content-Length kept, else re-chunked)."""
@@ -370,14 +374,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         if rechunk:
             headers = [*headers, ("Transfer-Encoding", "chunked")]
-        self._send_head(response.status, response.reason, headers)
         if bodiless:
             response.read()
+            self._write(response.status, response.reason, headers)
             return
         data = first or response.read1(CHUNK)
+        self._write(response.status, response.reason, headers, _framed(data, rechunk) if data else b"")
         while data:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if rechunk else data)
             data = response.read1(CHUNK)
+            if data:
+                self.wfile.write(_framed(data, rechunk))
         if rechunk:
             self.wfile.write(b"0\r\n\r\n")
 
@@ -389,9 +395,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if correlation:
             headers.append((CORRELATION_HEADER, correlation))
         reason = http.client.responses.get(status, "")
-        self._send_head(status, reason, headers)
-        if getattr(self, "command", None) != "HEAD":
-            self.wfile.write(body)
+        self._write(status, reason, headers, body if getattr(self, "command", None) != "HEAD" else b"")
 
     def _log(self, started: float, status: int, note: str) -> None:
         if self.server.state.quiet:
@@ -400,6 +404,27 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # The request line and status only: never headers (Authorization) or bodies.
         log.info('%s "%s %s" %s %.1fms %s', self.client_address[0], self.command, urlsplit(self.path).path,
                  status, millis, note)
+
+
+def _window(chunks: Iterator[bytes], scanner: FormScanner | None) -> bytes:
+    """The next :data:`SEND_WINDOW` bytes of the body (fewer at its end; b"" once it is over)."""
+    window: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        if scanner is not None:
+            scanner.feed(chunk)
+        window.append(chunk)
+        size += len(chunk)
+        if size >= SEND_WINDOW:
+            break
+    return b"".join(window)
+
+
+def _framed(data: bytes, chunked: bool) -> bytes:
+    """``data`` as one chunk of a chunked body (empty data ends the body), or as it is."""
+    if not chunked:
+        return data
+    return b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n"
 
 
 def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
