@@ -67,6 +67,8 @@ class ProxyState:
 class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: socketserver's default backlog is 5: a burst of clients connecting at once would be reset.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], state: ProxyState) -> None:
         self.state = state

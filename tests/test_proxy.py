@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -215,6 +216,31 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
                  *(p.read_text() for p in (tmp_path / "cassette").glob("*.json"))):
         assert token not in text and expired not in text
     assert not (tmp_path / "cassette" / "images").exists(), "image bytes recorded without --record-images"
+
+
+def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+    """A burst of clients connecting at once (more than the mock has workers) through one proxy."""
+    token, _ = tokens
+    names = ["hopper_a.jpg", "hopper_b.jpg", "astronaut_a.jpg", "astronaut_b.jpg", "recapture.jpg", "collage.jpg"]
+    calls = [Call(f"{a} + {b}", (("image1", photo(a)), ("image2", photo(b))), token) for a in names for b in names]
+    expected = {call.what: call.send(mock_url, requests.Session()).content for call in calls}
+    clients = 48
+    barrier = threading.Barrier(clients)
+    with run_proxy(mock_url, tmp_path / "out", "--quiet") as proxy:
+        def client(index: int) -> list[tuple[str, int, bytes, str | None]]:
+            session = requests.Session()
+            barrier.wait()
+            mine = [calls[(index * 5 + i) % len(calls)] for i in range(3)]
+            return [(c.what, (r := c.send(proxy.url, session)).status_code, r.content, r.headers.get(VIOLATION))
+                    for c in mine]
+
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            results = [item for batch in pool.map(client, range(clients)) for item in batch]
+    assert len(results) == clients * 3
+    for what, status, content, violation in results:
+        assert status == 200 and violation is None, (what, status, content[:200])
+        assert content == expected[what], what
+    assert proxy.exit_code == 0 and proxy.report()["judged"] == clients * 3
 
 
 # --- the kit's broken servers as upstreams ------------------------------------------------
