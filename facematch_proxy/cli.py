@@ -37,8 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     proxy.add_argument("--upstream", required=True, help="base URL of the implementation, e.g. https://vendor.example/sumi/v1")
-    proxy.add_argument("--host", default=env("FACEMATCH_PROXY_HOST", "127.0.0.1"))
-    proxy.add_argument("--port", type=int, default=int(env("FACEMATCH_PROXY_PORT", "8081")))
+    proxy.add_argument("--host", default=env("FACEMATCH_PROXY_HOST", "127.0.0.1"),
+                       help="address to listen on (env FACEMATCH_PROXY_HOST)")
+    proxy.add_argument("--port", type=int, default=int(env("FACEMATCH_PROXY_PORT", "8081")),
+                       help="port to listen on (env FACEMATCH_PROXY_PORT)")
     proxy.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the upstream (then 504)")
     proxy.add_argument("--insecure", action="store_true", help="do not verify the upstream's TLS certificate")
     proxy.add_argument("--report", type=Path, help="write a Markdown report here on exit")
