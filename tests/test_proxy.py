@@ -198,6 +198,11 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
             assert VIOLATION not in response.headers
             assert journal_digests(mock_url, cid) == [hashlib.sha256(b).hexdigest() for b in big]
         running = requests.get(proxy.url + "/__proxy/report", timeout=10).json()
+        # Other paths are passed on unjudged, byte for byte.
+        contract = session.get(proxy.url + "/openapi.yaml", timeout=10)
+        straight_contract = requests.get(mock_url + "/openapi.yaml", timeout=10)
+        assert contract.content == straight_contract.content
+        assert contract.headers.get(VIOLATION) == straight_contract.headers.get(VIOLATION)  # the upstream's own
     for call, through, straight in zip(calls, answers, direct):
         assert VIOLATION not in through.headers, f"{call.what}: {through.headers[VIOLATION]}"
         assert through.status_code == straight.status_code, call.what
@@ -216,6 +221,8 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
                  *(p.read_text() for p in (tmp_path / "cassette").glob("*.json"))):
         assert token not in text and expired not in text
     assert not (tmp_path / "cassette" / "images").exists(), "image bytes recorded without --record-images"
+    # One entry per distinct image pair answered; the 401 and the body without images are not recorded.
+    assert len(list((tmp_path / "cassette").glob("*.json"))) == 7
 
 
 def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
