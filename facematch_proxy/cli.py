@@ -78,6 +78,7 @@ def run_proxy(args: argparse.Namespace) -> int:
     print(f"facematch proxy: {server.url} -> {upstream.url}", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass
+    server.stopping.set()
     server.shutdown()
     if not server.wait_idle(DRAIN_SECONDS):
         print("facematch proxy: requests still in flight after "

@@ -72,6 +72,8 @@ class ProxyServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], state: ProxyState) -> None:
         self.state = state
+        #: Set when the proxy is told to stop: kept-alive connections are closed after their answer.
+        self.stopping = threading.Event()
         self._busy = 0
         self._idle = threading.Condition()
         super().__init__(address, ProxyHandler)
@@ -201,6 +203,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except ClientGone:
             self.close_connection = True
         finally:
+            if self.server.stopping.is_set():
+                self.close_connection = True
             self.server.end()
 
     # --- one request -------------------------------------------------------------------
