@@ -16,16 +16,16 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from facematch_contract.operation import CORRELATION_HEADER, MAX_IMAGE_BYTES, OPERATION_PATH
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 from facematch_contract.rules import Exchange, evaluate
 
 from .fates import IMAGE_FIELDS, infer_fate
+from .framing import CHUNK, BadFraming, BodyReader, ClientGone, framed, window_of
 from .multipart import FormScanner, boundary_of
 from .recorder import Recorder
 from .reports import render_json
@@ -34,26 +34,12 @@ from .upstream import HOP_BY_HOP, Failure, Upstream, classify, is_dropped
 
 log = logging.getLogger("facematch.proxy")
 
-CHUNK = 64 * 1024
-#: Request bytes gathered before a send upstream: a two-photo request goes in one or two.
-SEND_WINDOW = 256 * 1024
 #: The largest answer of the operation held to be judged; a larger one is passed on unjudged.
 HOLD_LIMIT = 1024 * 1024
-#: A refused request's unread body is read (and dropped) up to this size, so the client
-#: gets the answer; beyond it the connection is closed instead.
-DRAIN_LIMIT = 2 * MAX_IMAGE_BYTES + 256 * 1024
 VIOLATION_HEADER = "X-Contract-Violation"
 REPORT_PATH = "/__proxy/report"
 #: Seconds a client connection may stay silent (between requests, or inside a body).
 CLIENT_TIMEOUT = 120
-
-
-class ClientGone(Exception):
-    """The client stopped sending or closed its connection: nobody to answer."""
-
-
-class BadFraming(Exception):
-    """The client's body framing (Content-Length, chunks) cannot be followed."""
 
 
 @dataclass
@@ -96,72 +82,6 @@ class ProxyServer(ThreadingHTTPServer):
         """Wait until no request is in flight (after :meth:`shutdown`), at most ``timeout`` s."""
         with self._idle:
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
-
-
-class BodyReader:
-    """The client's request body, read chunk by chunk (Content-Length or chunked)."""
-
-    def __init__(self, rfile: Any, length: int | None, chunked: bool) -> None:
-        self.rfile = rfile
-        self.remaining = length or 0
-        self.chunked = chunked
-        self.done = not chunked and not length
-        self.read_bytes = 0
-
-    def chunks(self) -> Iterator[bytes]:
-        try:
-            if self.chunked:
-                yield from self._chunked()
-            else:
-                while self.remaining > 0:
-                    data = self.rfile.read1(min(CHUNK, self.remaining))
-                    if not data:
-                        raise ClientGone("the client closed the connection inside the body")
-                    self.remaining -= len(data)
-                    self.read_bytes += len(data)
-                    yield data
-        except OSError as error:
-            raise ClientGone(str(error)) from error
-        self.done = True
-
-    def _chunked(self) -> Iterator[bytes]:
-        while True:
-            line = self.rfile.readline(1024)
-            if not line:
-                raise ClientGone("the client closed the connection inside a chunked body")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BadFraming("a chunk size line is not hexadecimal")
-            if size == 0:
-                while True:  # trailers, up to the empty line
-                    trailer = self.rfile.readline(8192)
-                    if trailer in (b"\r\n", b"\n", b""):
-                        return
-            left = size
-            while left > 0:
-                data = self.rfile.read(min(CHUNK, left))
-                if not data:
-                    raise ClientGone("the client closed the connection inside a chunk")
-                left -= len(data)
-                self.read_bytes += len(data)
-                yield data
-            if self.rfile.readline(8) not in (b"\r\n", b"\n"):
-                raise BadFraming("a chunk is not followed by CRLF")
-
-    def drain(self) -> bool:
-        """Read what is left (dropped); False when too much is left to be worth reading."""
-        if self.done:
-            return True
-        if not self.chunked and self.remaining > DRAIN_LIMIT:
-            return False
-        try:
-            for _ in self.chunks():
-                if self.read_bytes > DRAIN_LIMIT:
-                    return False
-        except (ClientGone, BadFraming):
-            return False
-        return True
 
 
 class ProxyHandler(BaseHTTPRequestHandler):
@@ -305,7 +225,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         upstream = self.server.state.upstream
         chunks = body.chunks()
         try:
-            window = _window(chunks, scanner)
+            window = window_of(chunks, scanner)
         except (BadFraming, ClientGone):
             self._drop_connection()
             raise
@@ -326,15 +246,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 conn.putheader("Transfer-Encoding", "chunked")
             elif length is not None:
                 conn.putheader("Content-Length", str(length))
-            conn.endheaders(_framed(window, chunked) or None)
+            conn.endheaders(framed(window, chunked) or None)
         except (OSError, http.client.HTTPException) as error:
             self._drop_connection()
             return None, classify(error, upstream)
         try:
             while window:
-                window = _window(chunks, scanner)
+                window = window_of(chunks, scanner)
                 try:
-                    conn.send(_framed(window, chunked))
+                    conn.send(framed(window, chunked))
                 except OSError:
                     break  # the upstream stopped reading; its answer may be waiting
         except (BadFraming, ClientGone):
@@ -385,11 +305,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._write(response.status, response.reason, headers)
             return
         data = first or response.read1(CHUNK)
-        self._write(response.status, response.reason, headers, _framed(data, rechunk) if data else b"")
+        self._write(response.status, response.reason, headers, framed(data, rechunk) if data else b"")
         while data:
             data = response.read1(CHUNK)
             if data:
-                self.wfile.write(_framed(data, rechunk))
+                self.wfile.write(framed(data, rechunk))
         if rechunk:
             self.wfile.write(b"0\r\n\r\n")
 
@@ -410,27 +330,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # The request line and status only: never headers (Authorization) or bodies.
         log.info('%s "%s %s" %s %.1fms %s', self.client_address[0], self.command, urlsplit(self.path).path,
                  status, millis, note)
-
-
-def _window(chunks: Iterator[bytes], scanner: FormScanner | None) -> bytes:
-    """The next :data:`SEND_WINDOW` bytes of the body (fewer at its end; b"" once it is over)."""
-    window: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        if scanner is not None:
-            scanner.feed(chunk)
-        window.append(chunk)
-        size += len(chunk)
-        if size >= SEND_WINDOW:
-            break
-    return b"".join(window)
-
-
-def _framed(data: bytes, chunked: bool) -> bytes:
-    """``data`` as one chunk of a chunked body (empty data ends the body), or as it is."""
-    if not chunked:
-        return data
-    return b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n"
 
 
 def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
