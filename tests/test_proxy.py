@@ -70,8 +70,8 @@ class ProxyRun:
 
 
 @contextmanager
-def run_proxy(upstream: str, out: Path, *extra: str) -> Iterator[ProxyRun]:
-    """``facematch proxy`` in a subprocess; stopped with SIGTERM on leaving (reports written)."""
+def run_proxy(upstream: str, out: Path, *extra: str, stop: signal.Signals = signal.SIGTERM) -> Iterator[ProxyRun]:
+    """``facematch proxy`` in a subprocess; stopped with ``stop`` on leaving (reports written)."""
     port = free_port()
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "facematch", "proxy", "--upstream", upstream, "--port", str(port),
@@ -96,7 +96,7 @@ def run_proxy(upstream: str, out: Path, *extra: str) -> Iterator[ProxyRun]:
         yield run
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
         try:
             run.exit_code = process.wait(timeout=40)
         except subprocess.TimeoutExpired:
@@ -344,12 +344,12 @@ def test_upstream_failures_are_answered_with_the_documented_json(
     mock_port = mock_url.rsplit(":", 1)[1]
     with silent_listener() as silent:
         cases = (
-            ("refused", f"http://127.0.0.1:{free_port()}", 502, "connection refused", "connection_refused"),
-            ("timeout", f"http://127.0.0.1:{silent}", 504, "did not answer within 1 s", "timeout"),
-            ("tls", f"https://127.0.0.1:{mock_port}", 502, "TLS error", "tls_error"),
+            ("refused", f"http://127.0.0.1:{free_port()}", 502, "connection refused", "connection_refused", signal.SIGINT),
+            ("timeout", f"http://127.0.0.1:{silent}", 504, "did not answer within 1 s", "timeout", signal.SIGTERM),
+            ("tls", f"https://127.0.0.1:{mock_port}", 502, "TLS error", "tls_error", signal.SIGTERM),
         )
-        for name, upstream, status, words, kind in cases:
-            with run_proxy(upstream, tmp_path / name, "--timeout", "1") as proxy:
+        for name, upstream, status, words, kind, stop in cases:
+            with run_proxy(upstream, tmp_path / name, "--timeout", "1", stop=stop) as proxy:
                 response = call.send(proxy.url, requests.Session())
                 again = call.send(proxy.url, requests.Session())
             assert response.status_code == status, (name, response.status_code, response.text)
