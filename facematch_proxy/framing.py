@@ -7,6 +7,8 @@ is in one small place: bytes are passed on as read, never decoded or re-encoded.
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +110,27 @@ def window_of(chunks: Iterator[bytes], scanner: FormScanner | None) -> bytes:
         if size >= SEND_WINDOW:
             break
     return b"".join(window)
+
+
+def decoded(data: bytes, content_encoding: str | None) -> bytes | None:
+    """The body as the rules must read it: undone ``gzip``/``deflate`` content coding (the
+    client still gets the bytes as sent); None for a coding the standard library cannot undo."""
+    body = data
+    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+    try:
+        for coding in reversed(codings):  # the last coding listed was applied last
+            if coding in ("gzip", "x-gzip"):
+                body = gzip.decompress(body)
+            elif coding == "deflate":
+                try:
+                    body = zlib.decompress(body)
+                except zlib.error:
+                    body = zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+            elif coding != "identity":
+                return None
+    except (OSError, EOFError, zlib.error):
+        return data  # not what it claims: judge the bytes as they are (ERR-4 will say so)
+    return body
 
 
 def framed(data: bytes, chunked: bool) -> bytes:

@@ -21,6 +21,7 @@ def render_markdown(tally: Tally) -> str:
     summary = tally.as_dict()
     rules = list(tally.rules.values())
     holding = sum(row.status in ("pass", "warn") for row in rules)
+    unjudged = ", ".join(f"{why}: {n}" for why, n in summary["unjudged"].items()) or "none"  # type: ignore[union-attr]
     failures = ", ".join(f"{kind}: {n}" for kind, n in summary["upstream_failures"].items()) or "none"  # type: ignore[union-attr]
     lines = [
         "# Advanced Facematch contract report (validating proxy)",
@@ -32,7 +33,7 @@ def render_markdown(tally: Tally) -> str:
         f"| Requests forwarded | {summary['forwarded']} |",
         f"| Answers of the operation judged | {summary['judged']} |",
         f"| Answers with a violation | {summary['violating']} |",
-        f"| Answers too large to judge | {summary['unjudged_large']} |",
+        f"| Answers passed on unjudged | {unjudged} |",
         f"| Upstream failures (answered by the proxy) | {failures} |",
         f"| Started | {summary['started']} |",
         f"| Duration | {summary['seconds']} s |",

@@ -25,11 +25,11 @@ from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 from facematch_contract.rules import Exchange, evaluate
 
 from .fates import IMAGE_FIELDS, infer_fate
-from .framing import CHUNK, BadFraming, BodyReader, ClientGone, framed, window_of
+from .framing import CHUNK, BadFraming, BodyReader, ClientGone, decoded, framed, window_of
 from .multipart import FormScanner, boundary_of
 from .recorder import Recorder
 from .reports import render_json
-from .tally import Tally
+from .tally import Tally, Unjudged
 from .upstream import HOP_BY_HOP, Failure, Upstream, classify, is_dropped
 
 log = logging.getLogger("facematch.proxy")
@@ -185,12 +185,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
         held = response.read() if response.length is not None and response.length <= HOLD_LIMIT \
             else response.read(HOLD_LIMIT + 1)
         if len(held) > HOLD_LIMIT:
-            state.tally.count_unjudged()
+            state.tally.count_unjudged(Unjudged.TOO_LARGE)
             self._stream(response, kept, first=held)
             self._log(started, response.status, "not judged: answer over the hold limit")
             return
         form = scanner.finish() if scanner is not None else None
         kept = [(n, v) for n, v in kept if n.lower() not in ("content-length", VIOLATION_HEADER.lower())]
+        readable = decoded(held, response.getheader("Content-Encoding"))
+        if readable is None:
+            state.tally.count_unjudged(Unjudged.UNKNOWN_CODING)
+            kept.append(("Content-Length", str(len(held))))
+            self._write(response.status, response.reason, kept, held if self.command != "HEAD" else b"")
+            self._log(started, response.status, "not judged: unknown content encoding")
+            return
         exchange = Exchange(
             method=self.command,
             url=state.upstream.url + self.path,
@@ -200,7 +207,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             sent_correlation_id=self.headers.get(CORRELATION_HEADER),
             status=response.status,
             response_headers=dict(kept),
-            body=held,
+            body=readable,
             fate=infer_fate(self.headers.get("Authorization"), boundary is not None, form, response.status),
             raw_content_type=None if boundary is not None else content_type,
         )

@@ -23,6 +23,13 @@ class Verdict(Enum):
     NOT_JUDGED = "NOT JUDGED"
 
 
+class Unjudged(Enum):
+    """Why an answer of the operation was passed on without a verdict."""
+
+    TOO_LARGE = "too_large"
+    UNKNOWN_CODING = "unknown_content_encoding"
+
+
 class UpstreamFailure(Enum):
     """Why the proxy answered instead of the upstream (its own 502/504)."""
 
@@ -86,8 +93,8 @@ class Tally:
     forwarded: int = 0
     judged: int = 0
     violating: int = 0
-    #: Answers of the operation over the size the proxy holds to judge.
-    unjudged_large: int = 0
+    #: Answers of the operation passed on without a verdict, by reason.
+    unjudged: dict[Unjudged, int] = field(default_factory=dict)
     upstream_failures: dict[UpstreamFailure, int] = field(default_factory=dict)
     rules: dict[str, RuleTally] = field(default_factory=lambda: {r.id: RuleTally(r.id, r.summary) for r in RULES})
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -96,9 +103,9 @@ class Tally:
         with self._lock:
             self.forwarded += 1
 
-    def count_unjudged(self) -> None:
+    def count_unjudged(self, reason: Unjudged) -> None:
         with self._lock:
-            self.unjudged_large += 1
+            self.unjudged[reason] = self.unjudged.get(reason, 0) + 1
 
     def count_failure(self, kind: UpstreamFailure) -> None:
         with self._lock:
@@ -152,7 +159,7 @@ class Tally:
                 "forwarded": self.forwarded,
                 "judged": self.judged,
                 "violating": self.violating,
-                "unjudged_large": self.unjudged_large,
+                "unjudged": {reason.value: n for reason, n in self.unjudged.items()},
                 "upstream_failures": {kind.value: n for kind, n in self.upstream_failures.items()},
                 "failing_rules": [row.id for row in self.rules.values() if row.failed],
                 "rules": [row.as_dict() for row in self.rules.values()],

@@ -9,6 +9,7 @@ real images, sent with ``requests``; the proxy's verdicts are read from its
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +121,17 @@ class Call:
     token: str | None = None
     raw: bytes | None = None  # a body that is not multipart
 
-    def send(self, base_url: str, session: requests.Session, prefix: str = "") -> requests.Response:
+    def send(self, base_url: str, session: requests.Session, prefix: str = "", stream: bool = False
+             ) -> requests.Response:
         headers = {"X-Correlation-ID": f"proxy-test-{abs(hash(self.what)) % 10_000}"}
         if self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
         url = base_url + prefix + OPERATION
         if self.raw is not None:
             headers["Content-Type"] = "application/json"
-            return session.post(url, data=self.raw, headers=headers, timeout=60)
+            return session.post(url, data=self.raw, headers=headers, timeout=60, stream=stream)
         files = [(name, (f"{name}.jpg", data, "image/jpeg")) for name, data in self.images]
-        return session.post(url, files=files, headers=headers, timeout=60)
+        return session.post(url, files=files, headers=headers, timeout=60, stream=stream)
 
 
 def photo(name: str) -> bytes:
@@ -249,6 +252,66 @@ def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: 
         assert status == 200 and violation is None, (what, status, content[:200])
         assert content == expected[what], what
     assert proxy.exit_code == 0 and proxy.report()["judged"] == clients * 3
+
+
+class CompressingUpstream:
+    """An upstream in front of the mock that answers with a content coding, as gateways do:
+    real gzip, or bytes labelled ``br`` (a coding the proxy cannot undo)."""
+
+    def __init__(self, mock_url: str, coding: str) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = requests.post(mock_url + self.path, data=body, headers=headers, timeout=60)
+                coded = gzip.compress(answer.content, mtime=0)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers["Content-Type"])
+                self.send_header("X-Correlation-ID", answer.headers["X-Correlation-ID"])
+                self.send_header("Content-Encoding", outer.coding)
+                self.send_header("Content-Length", str(len(coded)))
+                self.end_headers()
+                self.wfile.write(coded)
+
+        self.coding = coding
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> CompressingUpstream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_compressed_answers_are_judged_decoded_and_passed_on_as_sent(
+        mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+    token, _ = tokens
+    call = Call("one real photo", (("image1", photo("astronaut_a.jpg")),), token)
+    canned = call.send(mock_url, requests.Session()).content
+    for coding in ("gzip", "br"):
+        with CompressingUpstream(mock_url, coding) as upstream, \
+                run_proxy(upstream.url, tmp_path / coding, "--quiet") as proxy:
+            raw = call.send(proxy.url, requests.Session(), stream=True)
+            sent = raw.raw.read(decode_content=False)
+        assert raw.status_code == 200 and raw.headers["Content-Encoding"] == coding
+        assert sent == gzip.compress(canned, mtime=0), "the coded body was changed on the way"
+        assert VIOLATION not in raw.headers
+        report = proxy.report()
+        if coding == "gzip":
+            assert report["judged"] == 1 and report["verdict"] == "PASS", report
+        else:
+            assert report["judged"] == 0 and report["unjudged"] == {"unknown_content_encoding": 1}, report
 
 
 # --- the kit's broken servers as upstreams ------------------------------------------------
