@@ -16,6 +16,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -201,7 +202,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         exchange = Exchange(
             method=self.command,
             url=state.upstream.url + self.path,
-            request_headers=dict(self.headers.items()),
+            request_headers=reportable_headers(self.headers.items()),
             parts=tuple(p.part for p in form.parts) if form else (),
             sent_image2=form is not None and form.find("image2") is not None,
             sent_correlation_id=self.headers.get(CORRELATION_HEADER),
@@ -342,6 +343,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
 def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     named = _connection_tokens([v for n, v in headers if n.lower() == "connection"])
     return [(n, v) for n, v in headers if n.lower() not in HOP_BY_HOP and n.lower() not in named]
+
+
+#: Words in a header name that mark a credential (API keys, session cookies, tokens).
+SECRET_WORDS = ("cookie", "key", "secret", "token", "session", "password", "signature")
+
+
+def reportable_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The request headers a report's curl line may show: ``Authorization`` is kept for the
+    validator's curl line (which writes it as ``$TOKEN``), other credentials become a
+    ``$NAME`` placeholder."""
+    shown = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered != "authorization" and (lowered == "proxy-authorization" or any(w in lowered for w in SECRET_WORDS)):
+            value = "$" + "".join(ch if ch.isalnum() else "_" for ch in name.upper())
+        shown[name] = value
+    return shown
 
 
 def _connection_tokens(values: list[str]) -> frozenset[str]:

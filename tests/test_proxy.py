@@ -48,6 +48,8 @@ from .test_kit_broken_servers import BREAKAGES, BrokenProxy
 
 OPERATION = "/advanced_facematch"
 VIOLATION = "X-Contract-Violation"
+#: A gateway credential some deployments add: forwarded, never shown in a report.
+API_KEY = "gateway-key-5f2d9c"
 
 
 # --- running the proxy ------------------------------------------------------------------
@@ -123,7 +125,7 @@ class Call:
 
     def send(self, base_url: str, session: requests.Session, prefix: str = "", stream: bool = False
              ) -> requests.Response:
-        headers = {"X-Correlation-ID": f"proxy-test-{abs(hash(self.what)) % 10_000}"}
+        headers = {"X-Correlation-ID": f"proxy-test-{abs(hash(self.what)) % 10_000}", "X-Api-Key": API_KEY}
         if self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
         url = base_url + prefix + OPERATION
@@ -344,6 +346,7 @@ def test_each_broken_upstream_is_named_by_its_rule_in_the_header_and_the_report(
         assert f"/{row['id']}{OPERATION}" in first["url"], (row["id"], first["url"])
         assert first["curl"].startswith("curl ") and token not in first["curl"] and expired not in first["curl"]
     markdown = proxy.markdown()
+    assert API_KEY not in markdown and API_KEY not in json.dumps(report) and "$X_API_KEY" in markdown
     assert "**Verdict: FAIL**" in markdown
     assert all(f"### {rule} fails" in markdown for rule in RULE_IDS)
     assert proxy.junit_failing() == set(RULE_IDS)
