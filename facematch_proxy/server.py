@@ -121,7 +121,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.server.begin()
         try:
             self._handle()
-        except ClientGone:
+        except (ClientGone, ConnectionError):  # upstream errors are handled where they happen: this is the client
             self.close_connection = True
         finally:
             if self.server.stopping.is_set():
@@ -179,16 +179,22 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         kept = _kept_headers(response.getheaders())
         if not judged:
-            self._stream(response, kept)
-            self._log(started, response.status, "")
+            self._stream_or_close(response, kept, started, "")
             return
-        # A known length within the limit is read as it is (no HOLD_LIMIT-sized buffer).
-        held = response.read() if response.length is not None and response.length <= HOLD_LIMIT \
-            else response.read(HOLD_LIMIT + 1)
+        try:
+            # A known length within the limit is read as it is (no HOLD_LIMIT-sized buffer).
+            held = response.read() if response.length is not None and response.length <= HOLD_LIMIT \
+                else response.read(HOLD_LIMIT + 1)
+        except (OSError, http.client.HTTPException) as error:
+            failure = classify(error, state.upstream)
+            self._drop_connection()
+            state.tally.count_failure(failure.kind)
+            self._own(failure.status, failure.body())
+            self._log(started, failure.status, f"upstream failure while answering: {failure.kind.value}")
+            return
         if len(held) > HOLD_LIMIT:
             state.tally.count_unjudged(Unjudged.TOO_LARGE)
-            self._stream(response, kept, first=held)
-            self._log(started, response.status, "not judged: answer over the hold limit")
+            self._stream_or_close(response, kept, started, "not judged: answer over the hold limit", first=held)
             return
         form = scanner.finish() if scanner is not None else None
         kept = [(n, v) for n, v in kept if n.lower() not in ("content-length", VIOLATION_HEADER.lower())]
@@ -298,6 +304,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
         head = "".join([f"{self.protocol_version} {status} {reason}\r\n",
                         *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"])
         self.wfile.write(head.encode("latin-1", "replace") + data)
+
+    def _stream_or_close(self, response: http.client.HTTPResponse, headers: list[tuple[str, str]], started: float,
+                         note: str, first: bytes = b"") -> None:
+        """:meth:`_stream`; when either side fails once the head is sent, all that is left is
+        to close the client's connection (its answer is cut short, never made up)."""
+        try:
+            self._stream(response, headers, first)
+        except (OSError, http.client.HTTPException) as error:
+            self._drop_connection()
+            self.close_connection = True
+            self._log(started, response.status, f"cut short: {type(error).__name__}")
+            return
+        self._log(started, response.status, note)
 
     def _stream(self, response: http.client.HTTPResponse, headers: list[tuple[str, str]], first: bytes = b"") -> None:
         """Pass an answer on as it arrives (its Content-Length kept, else re-chunked)."""

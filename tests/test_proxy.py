@@ -403,16 +403,50 @@ def silent_listener() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
+@contextmanager
+def cut_short_upstream() -> Iterator[int]:
+    """A port whose server reads a request, starts a 1000-byte answer, sends 10 bytes and hangs up."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                             b'{"image1":')
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
 def test_upstream_failures_are_answered_with_the_documented_json(
         mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
     token, _ = tokens
     call = Call("one real photo", (("image1", photo("astronaut_a.jpg")),), token)
     mock_port = mock_url.rsplit(":", 1)[1]
-    with silent_listener() as silent:
+    with silent_listener() as silent, cut_short_upstream() as cut:
         cases = (
             ("refused", f"http://127.0.0.1:{free_port()}", 502, "connection refused", "connection_refused", signal.SIGINT),
             ("timeout", f"http://127.0.0.1:{silent}", 504, "did not answer within 1 s", "timeout", signal.SIGTERM),
             ("tls", f"https://127.0.0.1:{mock_port}", 502, "TLS error", "tls_error", signal.SIGTERM),
+            ("cut", f"http://127.0.0.1:{cut}", 502, "closed the connection", "connection_closed", signal.SIGTERM),
         )
         for name, upstream, status, words, kind, stop in cases:
             with run_proxy(upstream, tmp_path / name, "--timeout", "1", stop=stop) as proxy:
