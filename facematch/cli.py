@@ -16,6 +16,7 @@ from facematch_bulk import cli as bulk_cli
 from facematch_contract import __version__
 from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
+from facematch_proxy import cli as proxy_cli
 from mock_server import cli as serve_cli
 from mock_server import cli_models
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cli.register(subparsers)
     cli_models.register(subparsers)
     bulk_cli.register(subparsers)
+    proxy_cli.register(subparsers)
     return parser
 
 

@@ -24,6 +24,7 @@ from .form import Form, validate_form
 from .journal import JournalEntry, PartRecord
 from .jsonbody import encode
 from .rules import build
+from .replay import Replay
 from .scenarios import chosen_example
 from facematch_contract.operation import OPERATION_PATH
 from .uploads import read_form
@@ -37,6 +38,7 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
     rng = random.Random()
     tokens = VerifiedTokens(ctx.auth)
     answers = Answers(ctx.engine, remember=ctx.settings.mode == "mock")
+    replay = Replay.load(ctx.settings.replay_dir, ctx.settings.replay_strict) if ctx.settings.replay_dir else None
 
     def operation() -> Response:
         form: Form | None = None
@@ -62,6 +64,9 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 example_name = g.example = example.name
                 status, body = example.status, example.body
             else:
+                replayed = replay.respond(form) if replay is not None else None
+                if replayed is not None:
+                    return replayed
                 checked.append(ctx.images.check("image1", form.image1.data, form.image1.overflow))
                 if form.image2 is not None:
                     checked.append(ctx.images.check("image2", form.image2.data, form.image2.overflow))

@@ -150,6 +150,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="seconds a finished bulk job's results are kept")
     serve.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, seconds")
     serve.add_argument("--quiet", action="store_true", help="no access log")
+    serve.add_argument("--replay", type=Path, metavar="DIR",
+                       help="answer images recorded by 'facematch proxy --record DIR' with the recorded answers")
+    serve.add_argument("--replay-strict", action="store_true",
+                       help="with --replay: 404 for images not in the recording (instead of the canned engine)")
     serve.set_defaults(func=run_serve)
 
 
@@ -163,6 +167,8 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         bulk_dir=bulk_dir,
         bulk_max_jobs=args.bulk_jobs,
         bulk_ttl_seconds=args.bulk_ttl,
+        replay_dir=args.replay,
+        replay_strict=args.replay_strict,
         mode=args.mode,
         auth=args.auth,
         jwt_secret=args.jwt_secret,
@@ -184,6 +190,12 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
 def run_serve(args: argparse.Namespace) -> int:
     from .server import GunicornServer
 
+    if args.replay_strict and args.replay is None:
+        print("facematch serve: --replay-strict needs --replay DIR", file=sys.stderr)
+        return 2
+    if args.replay is not None and not args.replay.is_dir():
+        print(f"facematch serve: replay cassette {args.replay} is not a directory", file=sys.stderr)
+        return 2
     if args.mode == "real":
         problem = real_mode_problem(args.models_dir)
         if problem:

@@ -60,6 +60,10 @@ class Settings:
     bulk_max_jobs: int = 4
     #: Seconds a finished bulk job's result archive is kept.
     bulk_ttl_seconds: int = 3600
+    #: A cassette recorded by ``facematch proxy --record`` to answer from (mock_server/replay.py).
+    replay_dir: Path | None = None
+    #: With a cassette: 404 for images it does not hold, instead of the canned engine.
+    replay_strict: bool = False
 
     @property
     def max_body_bytes(self) -> int:

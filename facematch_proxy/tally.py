@@ -1,0 +1,171 @@
+"""Running counts over all the traffic the proxy judged: per rule, plus what it could not judge.
+
+Worker threads add one exchange's verdicts at a time under one lock. What is kept of an
+exchange is only what a report shows: the first failure (and first warning) of each rule
+with its curl line, in which the token is ``$TOKEN`` and images are ``@file`` placeholders.
+Never a token, never image bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from facematch_contract.rules import RULES, Exchange, Finding, RuleVerdict, curl_line
+
+
+class Verdict(Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    #: No answer of the operation was judged: nothing to vouch for.
+    NOT_JUDGED = "NOT JUDGED"
+
+
+class Unjudged(Enum):
+    """Why an answer of the operation was passed on without a verdict."""
+
+    TOO_LARGE = "too_large"
+    UNKNOWN_CODING = "unknown_content_encoding"
+
+
+class UpstreamFailure(Enum):
+    """Why the proxy answered instead of the upstream (its own 502/504)."""
+
+    REFUSED = "connection_refused"
+    UNRESOLVED = "name_not_resolved"
+    TIMEOUT = "timeout"
+    TLS = "tls_error"
+    CLOSED = "connection_closed"
+    OTHER = "network_error"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One exchange as a report shows it."""
+
+    method: str
+    url: str
+    status: int
+    fate: str | None
+    field: str | None
+    message: str
+    curl: str
+    at: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"method": self.method, "url": self.url, "status": self.status, "fate": self.fate,
+                "field": self.field, "message": self.message, "curl": self.curl, "at": self.at}
+
+
+@dataclass
+class RuleTally:
+    id: str
+    summary: str
+    checked: int = 0
+    failed: int = 0
+    warned: int = 0
+    first_failure: Example | None = None
+    first_warning: Example | None = None
+
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "fail"
+        if self.warned:
+            return "warn"
+        return "pass" if self.checked else "not exercised"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id, "summary": self.summary, "status": self.status, "checked": self.checked,
+            "failed": self.failed, "warned": self.warned,
+            "first_failure": self.first_failure.as_dict() if self.first_failure else None,
+            "first_warning": self.first_warning.as_dict() if self.first_warning else None,
+        }
+
+
+@dataclass
+class Tally:
+    upstream: str
+    started: float = field(default_factory=time.time)
+    forwarded: int = 0
+    judged: int = 0
+    violating: int = 0
+    #: Answers of the operation passed on without a verdict, by reason.
+    unjudged: dict[Unjudged, int] = field(default_factory=dict)
+    upstream_failures: dict[UpstreamFailure, int] = field(default_factory=dict)
+    rules: dict[str, RuleTally] = field(default_factory=lambda: {r.id: RuleTally(r.id, r.summary) for r in RULES})
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_forwarded(self) -> None:
+        with self._lock:
+            self.forwarded += 1
+
+    def count_unjudged(self, reason: Unjudged) -> None:
+        with self._lock:
+            self.unjudged[reason] = self.unjudged.get(reason, 0) + 1
+
+    def count_failure(self, kind: UpstreamFailure) -> None:
+        with self._lock:
+            self.upstream_failures[kind] = self.upstream_failures.get(kind, 0) + 1
+
+    def add(self, exchange: Exchange, verdicts: list[RuleVerdict]) -> None:
+        curl: str | None = None
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock:
+            self.judged += 1
+            broke = False
+            for verdict in verdicts:
+                if not verdict.applied:
+                    continue
+                row = self.rules[verdict.rule]
+                row.checked += 1
+                fails = [f for f in verdict.findings if f.severity == "fail"]
+                warns = [f for f in verdict.findings if f.severity == "warn"]
+                if fails:
+                    broke = True
+                    row.failed += 1
+                    if row.first_failure is None:
+                        curl = curl or curl_line(exchange)
+                        row.first_failure = _example(exchange, fails[0], curl, at)
+                if warns:
+                    row.warned += 1
+                    if row.first_warning is None:
+                        curl = curl or curl_line(exchange)
+                        row.first_warning = _example(exchange, warns[0], curl, at)
+            self.violating += broke
+
+    @property
+    def verdict(self) -> Verdict:
+        with self._lock:
+            if any(row.failed for row in self.rules.values()):
+                return Verdict.FAIL
+            return Verdict.PASS if self.judged else Verdict.NOT_JUDGED
+
+    def failing_rules(self) -> list[str]:
+        with self._lock:
+            return [row.id for row in self.rules.values() if row.failed]
+
+    def as_dict(self) -> dict[str, object]:
+        verdict = self.verdict
+        with self._lock:
+            return {
+                "verdict": verdict.value,
+                "upstream": self.upstream,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+                "seconds": round(time.time() - self.started, 3),
+                "forwarded": self.forwarded,
+                "judged": self.judged,
+                "violating": self.violating,
+                "unjudged": {reason.value: n for reason, n in self.unjudged.items()},
+                "upstream_failures": {kind.value: n for kind, n in self.upstream_failures.items()},
+                "failing_rules": [row.id for row in self.rules.values() if row.failed],
+                "rules": [row.as_dict() for row in self.rules.values()],
+            }
+
+
+def _example(exchange: Exchange, finding: Finding, curl: str, at: str) -> Example:
+    return Example(exchange.method, exchange.url, exchange.status, exchange.fate, finding.field, finding.message,
+                   curl, at)
