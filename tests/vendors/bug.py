@@ -67,7 +67,10 @@ class DecodedImage:
     field: str
     data: bytes
     filename: str | None
+    #: Upright (EXIF orientation applied); ``image.format`` is the format of the bytes.
     image: Image.Image
+    #: The EXIF orientation the bytes carried (1 = none).
+    orientation: int = 1
 
 
 class AuthFailure(enum.Enum):
