@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image
+
+from .stacks import Stack
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ class Bug:
     encode: Callable[[dict[str, Any]], bytes] | None = None
     #: Rewrites every final reply.
     reply: Callable[[Incoming, Reply], Reply] = _same_reply
-    tags: frozenset[str] = field(default_factory=frozenset)
+    #: The vendor server the tests start it on (any stack can run any bug).
+    runs_on: Stack = Stack.STDLIB
 
 
 CONFORMING = Bug("conforming", (), "no bug")

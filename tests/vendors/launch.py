@@ -9,7 +9,6 @@ context manager the tests use.
 from __future__ import annotations
 
 import argparse
-import enum
 import json
 import os
 import signal
@@ -22,12 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .bug import CONFORMING, Bug
-
-
-class Stack(enum.Enum):
-    STDLIB = "stdlib"
-    WERKZEUG = "werkzeug"
-    ASYNCIO = "asyncio"
+from .stacks import Stack
 
 
 class Instance(Protocol):
