@@ -171,3 +171,41 @@ def test_every_rule_has_a_bug_and_names_are_unique() -> None:
     assert len(every) >= 30 and len(HOLDOUT_BUGS) >= 10
     assert set(RULE_IDS) <= {rule for b in every for rule in b.rules}
     assert all(set(b.rules) <= set(RULE_IDS) for b in every)
+
+
+# --- the vendors are lenient where they claim to be (no kit involved) ---------------------------
+
+LENIENT_UPLOAD = (ROOT / "fixtures" / "images" / "astronaut_a.jpg").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def conforming_urls() -> Iterator[dict[Stack, str]]:
+    from .vendors.launch import start
+
+    instances = {kind: start(kind, SECRET, CONFORMING) for kind in Stack}
+    yield {kind: i.url for kind, i in instances.items()}
+    for instance in instances.values():
+        instance.stop()
+
+
+@pytest.mark.parametrize("stack", list(Stack), ids=lambda s: s.value)
+def test_conforming_vendor_is_lenient_where_the_upstream_is_silent(stack: Stack,
+                                                                    conforming_urls: dict[Stack, str]) -> None:
+    """A token without exp, a 5,000-character unique_id, an unknown field and an odd correlation id: all 200."""
+    import jwt
+    import requests
+
+    token = jwt.encode({"sub": "vendor-test"}, SECRET, algorithm="HS256")
+    odd_id = "corr id with spaces/" + "x" * 300
+    response = requests.post(f"{conforming_urls[stack]}/advanced_facematch",
+                             headers={"Authorization": f"Bearer {token}", "X-Correlation-ID": odd_id},
+                             files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")},
+                             data={"unique_id": "u" * 5000, "channel": "kiosk-7"}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Correlation-ID"] == odd_id
+    assert response.json()["image2"] == {"input_provided": "False", "result": "N/A", "confidence": None,
+                                         "prediction_confidence": None}
+    quiet = requests.post(f"{conforming_urls[stack]}/advanced_facematch", headers={"Authorization": f"Bearer {token}"},
+                          files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")}, timeout=30)
+    generated = quiet.headers.get("X-Correlation-ID")
+    assert (generated is None) if stack is not Stack.WERKZEUG else (generated is not None and len(generated) == 36)
