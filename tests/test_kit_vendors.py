@@ -38,6 +38,9 @@ BUG_EXAMPLES = 12
 CONFORMING_EXAMPLES = 20
 #: Fixed seeds for bug hunts (a bug's verdict must not hang on luck); conforming runs draw theirs.
 BUG_SEED = 20261204
+#: Random-seed runs per conforming stack in the default run (the slow test does five): with 47
+#: bug hunts at about 9 CPU-seconds each, a second seed would take the file past its CI budget.
+CONFORMING_SEEDS = 1
 PARALLEL_RUNS = 3
 
 
@@ -113,8 +116,8 @@ def conforming_jobs(seeds_per_stack: int, rng: random.Random) -> list[Job]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, KitRun]]:
-    """Every visible bug once, and each conforming stack with two random seeds."""
-    jobs = conforming_jobs(2, random.Random()) + bug_jobs(BUGS)
+    """Every visible bug once, and each conforming stack with a random seed."""
+    jobs = conforming_jobs(CONFORMING_SEEDS, random.Random()) + bug_jobs(BUGS)
     yield serve_and_check(jobs, tmp_path_factory.mktemp("vendors"))
 
 

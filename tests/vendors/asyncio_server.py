@@ -114,6 +114,8 @@ class VendorC:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # shutting down: end quietly (3.11's stream callback trips on a cancel)
+            pass
         finally:
             writer.close()
 
@@ -300,6 +302,10 @@ class Running:
     def stop(self) -> None:
         async def close() -> None:
             self.server.close()
+            open_connections = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in open_connections:
+                task.cancel()
+            await asyncio.gather(*open_connections, return_exceptions=True)
             await self.server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
