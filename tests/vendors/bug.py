@@ -51,7 +51,8 @@ class Reply:
         return replace(self, headers=tuple((k, v) for k, v in self.headers if k.lower() != name.lower()))
 
     def with_header(self, name: str, value: str) -> Reply:
-        return replace(self.without_header(name), headers=(*self.without_header(name).headers, (name, value)))
+        rest = self.without_header(name)
+        return replace(rest, headers=(*rest.headers, (name, value)))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Vendor A: the standard library only (``http.server.ThreadingHTTPServer`` + ``email`` multipart).
 
 A small in-house service. Where the upstream description leaves room it is lenient:
-- it reads and parses the body before it looks at the token (401 still wins over 400);
+- it parses the form before it looks at the token (a body that is not multipart gets 422
+  even without a token); the image checks (400) come after the token;
 - any ``X-Correlation-ID`` is echoed as sent, whatever its length or characters; when the
   request has none, the response has none either;
 - unknown form fields are ignored, a repeated field keeps its first value, ``unique_id``
