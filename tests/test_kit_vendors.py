@@ -1,0 +1,214 @@
+"""The kit, run as a vendor runs it, against implementations it has never seen.
+
+The servers in ``tests/vendors`` answer ``POST /advanced_facematch`` without any of the
+mock's code: three conforming ones on different stacks (each lenient where the upstream is
+silent) must PASS; every named bug must FAIL, on the rule it breaks. The kit runs as
+``python -m facematch check`` in a subprocess, sees only HTTP, and the rules it failed are
+read back from its JUnit file by ``failed_rules`` (one place, to switch to ``--json`` later).
+
+Each stack is one server process holding one instance per bug; kit runs go three at a time.
+The hold-out bugs (``tests/vendors/holdout.py``) have their own fixture and tests.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .live import ROOT
+from .vendors.bug import CONFORMING, Bug
+from .vendors.bugs import BUGS
+from .vendors.holdout import HOLDOUT_BUGS
+from .vendors.launch import vendors
+from .vendors.stacks import Stack
+
+SECRET = "vendor-kit-secret-7f3a9c1e5b2d4086a1c3e5f7"
+#: Generated requests per property for a bug hunt, and for a conforming run.
+BUG_EXAMPLES = 12
+CONFORMING_EXAMPLES = 20
+#: Fixed seeds for bug hunts (a bug's verdict must not hang on luck); conforming runs draw theirs.
+BUG_SEED = 20261204
+#: Random-seed runs per conforming stack in the default run (the slow test does five): with 47
+#: bug hunts at about 9 CPU-seconds each, a second seed would take the file past its CI budget.
+CONFORMING_SEEDS = 1
+PARALLEL_RUNS = 3
+
+
+def failed_rules(path: Path) -> set[str]:
+    """The rules (and checks) the kit failed: the first word of each JUnit ``<testcase>`` with a ``<failure>``."""
+    root = ET.parse(path).getroot()
+    return {case.get("name", "").split()[0] for case in root.iter("testcase") if case.find("failure") is not None}
+
+
+@dataclass(frozen=True)
+class KitRun:
+    target: str
+    seed: int
+    exit_code: int
+    failed: frozenset[str]
+    seconds: float
+    output: str
+
+    def summary(self) -> str:
+        return f"{self.target}: exit {self.exit_code}, failed {sorted(self.failed)}, seed {self.seed}, {self.seconds:.1f} s"
+
+
+def run_kit(target: str, url: str, out: Path, seed: int, max_examples: int) -> KitRun:
+    """``facematch check --profile contract`` against ``url``, as a vendor would type it."""
+    out.mkdir(parents=True, exist_ok=True)
+    report, junit = out / "report.md", out / "junit.xml"
+    command = [sys.executable, "-m", "facematch", "check", "--base-url", url, "--jwt-secret", SECRET,
+               "--profile", "contract", "--max-examples", str(max_examples), "--seed", str(seed),
+               "--report", str(report), "--junit", str(junit)]
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=300)
+    failed = frozenset(failed_rules(junit)) if junit.exists() else frozenset({"(no JUnit file)"})
+    tail = done.stdout[-3000:] + done.stderr[-1500:]
+    return KitRun(target, seed, done.returncode, failed, time.monotonic() - started, tail)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    stack: Stack
+    bug: Bug
+    seed: int
+    max_examples: int
+
+
+def serve_and_check(jobs: list[Job], base: Path) -> dict[str, KitRun]:
+    """Start one process per stack with an instance per bug, then run the kit on every job."""
+    with ExitStack() as stack:
+        urls: dict[tuple[Stack, str], str] = {}
+        for kind in Stack:
+            names = sorted({j.bug.name for j in jobs if j.stack is kind})
+            if names:
+                started = stack.enter_context(vendors(kind, SECRET, names, ROOT))
+                urls.update({(kind, name): url for name, url in started.items()})
+
+        def one(job: Job) -> tuple[str, KitRun]:
+            run = run_kit(job.name, urls[(job.stack, job.bug.name)], base / job.name, job.seed, job.max_examples)
+            print(run.summary())
+            return job.name, run
+
+        with ThreadPoolExecutor(max_workers=PARALLEL_RUNS) as pool:
+            return dict(pool.map(one, jobs))
+
+
+def bug_jobs(bugs: tuple[Bug, ...]) -> list[Job]:
+    return [Job(bug.name, bug.runs_on, bug, BUG_SEED, BUG_EXAMPLES) for bug in bugs]
+
+
+def conforming_jobs(seeds_per_stack: int, rng: random.Random) -> list[Job]:
+    return [Job(f"conforming-{kind.value}-{i}", kind, CONFORMING, rng.randrange(2**31), CONFORMING_EXAMPLES)
+            for kind in Stack for i in range(seeds_per_stack)]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, KitRun]]:
+    """Every visible bug once, and each conforming stack with a random seed."""
+    jobs = conforming_jobs(CONFORMING_SEEDS, random.Random()) + bug_jobs(BUGS)
+    yield serve_and_check(jobs, tmp_path_factory.mktemp("vendors"))
+
+
+@pytest.fixture(scope="module")
+def holdout_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, KitRun]]:
+    yield serve_and_check(bug_jobs(HOLDOUT_BUGS), tmp_path_factory.mktemp("holdout"))
+
+
+def assert_conforms(run: KitRun) -> None:
+    assert run.exit_code == 0 and not run.failed, f"conforming server judged non-conforming: {run.summary()}\n{run.output}"
+
+
+def assert_caught(bug: Bug, run: KitRun) -> None:
+    assert run.exit_code != 0, f"bug {bug.name} ({bug.what}) passed the kit: {run.summary()}\n{run.output}"
+    assert run.failed & set(bug.rules), (
+        f"bug {bug.name} ({bug.what}) breaks {', '.join(bug.rules)}, the kit failed {sorted(run.failed)}\n{run.output}")
+
+
+@pytest.mark.parametrize("stack", list(Stack), ids=lambda s: s.value)
+def test_conforming_vendor_passes(stack: Stack, runs: dict[str, KitRun]) -> None:
+    for name, run in sorted(runs.items()):
+        if name.startswith(f"conforming-{stack.value}-"):
+            assert_conforms(run)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.name)
+def test_bug_is_caught_on_its_rule(bug: Bug, runs: dict[str, KitRun]) -> None:
+    assert_caught(bug, runs[bug.name])
+
+
+@pytest.mark.parametrize("bug", HOLDOUT_BUGS, ids=lambda b: b.name)
+def test_holdout_bug_is_caught_on_its_rule(bug: Bug, holdout_runs: dict[str, KitRun]) -> None:
+    assert_caught(bug, holdout_runs[bug.name])
+
+
+@pytest.mark.slow
+def test_conforming_vendors_pass_five_random_seeds(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Each conforming stack, five runs with random seeds (the issue's bar for "no false alarms").
+
+    Fifteen kit runs do not fit the CI budget: selected only with ``-m slow``.
+    """
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("fifteen kit runs: select with -m slow")
+    found = serve_and_check(conforming_jobs(5, random.Random()), tmp_path)
+    bad = [run for run in found.values() if run.exit_code != 0 or run.failed]
+    assert not bad, "\n".join(run.summary() for run in bad)
+
+
+def test_every_rule_has_a_bug_and_names_are_unique() -> None:
+    from facematch_contract.rules import RULE_IDS
+
+    every = BUGS + HOLDOUT_BUGS
+    assert len({b.name for b in every}) == len(every)
+    assert len(every) >= 30 and len(HOLDOUT_BUGS) >= 10
+    assert set(RULE_IDS) <= {rule for b in every for rule in b.rules}
+    assert all(set(b.rules) <= set(RULE_IDS) for b in every)
+
+
+# --- the vendors are lenient where they claim to be (no kit involved) ---------------------------
+
+LENIENT_UPLOAD = (ROOT / "fixtures" / "images" / "astronaut_a.jpg").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def conforming_urls() -> Iterator[dict[Stack, str]]:
+    from .vendors.launch import start
+
+    instances = {kind: start(kind, SECRET, CONFORMING) for kind in Stack}
+    yield {kind: i.url for kind, i in instances.items()}
+    for instance in instances.values():
+        instance.stop()
+
+
+@pytest.mark.parametrize("stack", list(Stack), ids=lambda s: s.value)
+def test_conforming_vendor_is_lenient_where_the_upstream_is_silent(stack: Stack,
+                                                                    conforming_urls: dict[Stack, str]) -> None:
+    """A token without exp, a 5,000-character unique_id, an unknown field and an odd correlation id: all 200."""
+    import jwt
+    import requests
+
+    token = jwt.encode({"sub": "vendor-test"}, SECRET, algorithm="HS256")
+    odd_id = "corr id with spaces/" + "x" * 300
+    response = requests.post(f"{conforming_urls[stack]}/advanced_facematch",
+                             headers={"Authorization": f"Bearer {token}", "X-Correlation-ID": odd_id},
+                             files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")},
+                             data={"unique_id": "u" * 5000, "channel": "kiosk-7"}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Correlation-ID"] == odd_id
+    assert response.json()["image2"] == {"input_provided": "False", "result": "N/A", "confidence": None,
+                                         "prediction_confidence": None}
+    quiet = requests.post(f"{conforming_urls[stack]}/advanced_facematch", headers={"Authorization": f"Bearer {token}"},
+                          files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")}, timeout=30)
+    generated = quiet.headers.get("X-Correlation-ID")
+    assert (generated is None) if stack is not Stack.WERKZEUG else (generated is not None and len(generated) == 36)
