@@ -150,10 +150,23 @@ def tiny_bytes(seed: int, size: int) -> bytes:
 
 
 @cache
-def huge_image() -> bytes:
-    """A valid JPEG followed by padding: about 11 MiB, clearly over the window."""
-    head = encode(Image.new("RGB", (64, 64), (200, 120, 80)), "JPEG", 90)
-    return head + b"\0" * (11 * 1024 * 1024 - len(head))
+def huge_image(photo: bytes | None = None) -> bytes:
+    """A valid photo followed by padding after its end: about 11 MiB, clearly over the window.
+
+    Give it a real face photo: a server with no size limit then decodes a usable face and
+    answers 200, which the contract's 400 catches (a blank picture would get 400 "no face"
+    and hide the missing limit).
+    """
+    head = photo if photo is not None else encode(Image.new("RGB", (64, 64), (200, 120, 80)), "JPEG", 90)
+    return head + b"\0" * max(0, 11 * 1024 * 1024 - len(head))
+
+
+def upscaled(photo: bytes, width: int) -> bytes:
+    """The photo scaled up to ``width`` pixels wide (JPEG): services that choke on large frames."""
+    with Image.open(io.BytesIO(photo)) as image:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        height = round(image.height * width / image.width)
+        return encode(image.resize((width, height), Image.Resampling.BICUBIC), "JPEG", 88)
 
 
 _TEXT = (b"This is a plain text file, not a photograph. It has no image signature of any kind, "

@@ -115,7 +115,9 @@ def broken_images(draw: st.DrawFn, name: str, faces: tuple[Fixture, ...]) -> tup
         ext_format = draw(st.sampled_from(images.FORMATS))  # a lying file name and content type
         return "not_image", upload(name, images.not_image(what, seed), ext_format, f"{what} bytes, not an image")
     if kind == "huge":
-        return "huge_image", upload(name, images.huge_image(), "JPEG", "JPEG padded to 11 MiB")
+        source = draw(photos(name, faces))
+        return "huge_image", Upload(name, images.huge_image(source.data), source.filename, source.content_type,
+                                    f"{source.about}, padded to 11 MiB")
     source = draw(photos(name, faces))
     fraction = draw(st.floats(0.3, 0.8))
     data = images.truncated(source.data, fraction)

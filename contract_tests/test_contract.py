@@ -63,6 +63,7 @@ def tour_requests(kit: KitConfig) -> list[KitRequest]:
         if i % 3 == 0 or "recapture" in a.tags | b.tags:
             found.append(KitRequest("fixture pair", (up("image1", a), up("image2", b)),
                                     fields=(("unique_id", f"tour-pair-{i}"),), correlation_id=f"tour-pair-{i}"))
+    found += odd_but_valid_requests(face_list)
     for i in range(8):
         kind = ("noise", "gradient", "cartoon")[i % 3]
         data = images.synthetic(1000 + i, 160 + 20 * i, 200, kind, images.FORMATS[i % 3])
@@ -72,6 +73,27 @@ def tour_requests(kit: KitConfig) -> list[KitRequest]:
                                                                f"synthetic {kind} seed {1000 + i}"), *second),
                                 correlation_id=f"tour-synthetic-{i}"))
     return found
+
+
+def odd_but_valid_requests(faces: tuple[fixtures.Fixture, ...]) -> list[KitRequest]:
+    """Requests whose answer the upstream leaves open, sent for one thing only: no input may get
+    a 5xx (ERR-4). A large frame, a part without a file name, non-ASCII and very long text fields."""
+    if not faces:
+        return []
+    face = faces[0]
+    photo = strategies.upload("image1", face.data, face.format, f"fixture {face.name}")
+    big = images.upscaled(face.data, 2400)
+    no_name = Upload("image2", face.data, None, face.content_type, f"fixture {face.name}, sent without a file name")
+    return [
+        KitRequest("a 2400-pixel-wide photo", (Upload("image1", big, "wide.jpg", "image/jpeg",
+                                                      f"fixture {face.name} scaled to 2400 px wide"),),
+                   correlation_id="odd-wide"),
+        KitRequest("image2 without a file name", (photo, no_name), correlation_id="odd-no-filename", fate=""),
+        KitRequest("a non-ASCII unique_id", (photo,), fields=(("unique_id", "Zoë-渡辺-№7-🙂"),),
+                   correlation_id="odd-unicode", fate=""),
+        KitRequest("a 5,000-character unique_id", (photo,), fields=(("unique_id", "u" * 5000),),
+                   correlation_id="odd-long-id", fate=""),
+    ]
 
 
 def fixed_fate_requests(kit: KitConfig, token_cases: TokenCases | None) -> list[KitRequest]:
@@ -88,8 +110,12 @@ def fixed_fate_requests(kit: KitConfig, token_cases: TokenCases | None) -> list[
                    fate="empty_image"),
         KitRequest("image1 under 700 bytes", (strategies.upload("image1", images.tiny_image(3), "JPEG", "8x8 JPEG"),),
                    fate="tiny_image"),
-        KitRequest("image2 over 10.5 MiB", (good, strategies.upload("image2", images.huge_image(), "JPEG",
-                                                                     "JPEG padded to 11 MiB")), fate="huge_image"),
+        KitRequest("image2 over 10.5 MiB", (good, Upload("image2", images.huge_image(good.data), "image2.jpg",
+                                                         good.content_type, f"{good.about}, padded to 11 MiB")),
+                   fate="huge_image"),
+        KitRequest("image1 over 10.5 MiB", (Upload("image1", images.huge_image(good.data), "image1.jpg",
+                                                   good.content_type, f"{good.about}, padded to 11 MiB"),),
+                   fate="huge_image"),
         KitRequest("image1 is text", (strategies.upload("image1", images.not_image("text", 1), "JPEG", "text"),),
                    fate="not_image"),
         KitRequest("image1 is random bytes", (strategies.upload("image1", images.not_image("random", 2), "PNG",

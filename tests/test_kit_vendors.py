@@ -4,7 +4,7 @@ The servers in ``tests/vendors`` answer ``POST /advanced_facematch`` without any
 mock's code: three conforming ones on different stacks (each lenient where the upstream is
 silent) must PASS; every named bug must FAIL, on the rule it breaks. The kit runs as
 ``python -m facematch check`` in a subprocess, sees only HTTP, and the rules it failed are
-read back from its JUnit file by ``failed_rules`` (one place, to switch to ``--json`` later).
+read back from its JSON report by ``failed_rules``.
 
 Each stack is one server process holding one instance per bug; kit runs go three at a time.
 The hold-out bugs (``tests/vendors/holdout.py``) have their own fixture and tests.
@@ -12,11 +12,11 @@ The hold-out bugs (``tests/vendors/holdout.py``) have their own fixture and test
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -45,9 +45,10 @@ PARALLEL_RUNS = 3
 
 
 def failed_rules(path: Path) -> set[str]:
-    """The rules (and checks) the kit failed: the first word of each JUnit ``<testcase>`` with a ``<failure>``."""
-    root = ET.parse(path).getroot()
-    return {case.get("name", "").split()[0] for case in root.iter("testcase") if case.find("failure") is not None}
+    """The rules, expectations and schemathesis checks the kit failed, from its JSON report."""
+    doc = json.loads(path.read_text())
+    found = {row["id"] for row in doc["rules"] + doc["expectations"] if row["status"] == "fail"}
+    return found | {check["name"] for check in doc["schemathesis_checks"] if check["failed"]}
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,13 @@ class KitRun:
 def run_kit(target: str, url: str, out: Path, seed: int, max_examples: int) -> KitRun:
     """``facematch check --profile contract`` against ``url``, as a vendor would type it."""
     out.mkdir(parents=True, exist_ok=True)
-    report, junit = out / "report.md", out / "junit.xml"
+    report, junit, evidence = out / "report.md", out / "junit.xml", out / "report.json"
     command = [sys.executable, "-m", "facematch", "check", "--base-url", url, "--jwt-secret", SECRET,
                "--profile", "contract", "--max-examples", str(max_examples), "--seed", str(seed),
-               "--report", str(report), "--junit", str(junit)]
+               "--report", str(report), "--junit", str(junit), "--json", str(evidence)]
     started = time.monotonic()
     done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=300)
-    failed = frozenset(failed_rules(junit)) if junit.exists() else frozenset({"(no JUnit file)"})
+    failed = frozenset(failed_rules(evidence)) if evidence.exists() else frozenset({"(no JSON report)"})
     tail = done.stdout[-3000:] + done.stderr[-1500:]
     return KitRun(target, seed, done.returncode, failed, time.monotonic() - started, tail)
 
@@ -131,7 +132,7 @@ def assert_conforms(run: KitRun) -> None:
 
 
 def assert_caught(bug: Bug, run: KitRun) -> None:
-    assert run.exit_code != 0, f"bug {bug.name} ({bug.what}) passed the kit: {run.summary()}\n{run.output}"
+    assert run.exit_code == 1, f"bug {bug.name} ({bug.what}) was not FAILed by the kit: {run.summary()}\n{run.output}"
     assert run.failed & set(bug.rules), (
         f"bug {bug.name} ({bug.what}) breaks {', '.join(bug.rules)}, the kit failed {sorted(run.failed)}\n{run.output}")
 
