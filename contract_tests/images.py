@@ -62,7 +62,7 @@ class Transform:
 
 
 def decode_upright(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
+    image: Image.Image = Image.open(io.BytesIO(data))
     image = ImageOps.exif_transpose(image)
     return image.convert("RGB")
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Generator
 from pathlib import Path
 
+import pluggy
 import pytest
 import requests
 
@@ -197,7 +199,9 @@ def token_cases(kit: KitConfig) -> TokenCases | None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     """A kit test that raised anything but a rule failure (AssertionError) is a kit problem."""
     outcome = yield
     if CURRENT.config is None or call.excinfo is None:
@@ -224,8 +228,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or report.outcome == "failed":
         summary = ""
         if report.failed:
-            summary = str(report.longrepr.reprcrash.message if hasattr(report.longrepr, "reprcrash")
-                          and report.longrepr.reprcrash else report.longrepr)[:300]
+            crash = getattr(report.longrepr, "reprcrash", None)
+            summary = str(crash.message if crash is not None else report.longrepr)[:300]
         CURRENT.recorder.outcomes.append(KitTestResult(report.nodeid, report.outcome, summary))
 
 

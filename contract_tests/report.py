@@ -170,8 +170,8 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
         counts["errors"] += 1
         case = ET.SubElement(suite, "testcase", classname="facematch.kit", name=f"not judged: {problem.kind.value}")
         ET.SubElement(case, "error", type="NotJudged", message=problem.message)
-    for key, value in counts.items():
-        suite.set(key, str(value))
+    for counter, count in counts.items():
+        suite.set(counter, str(count))
     return suite
 
 

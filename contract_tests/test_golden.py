@@ -13,8 +13,16 @@ import pytest
 
 from . import SPEC_PATH, fixtures, strategies
 from .client import Client
-from .exchange import KitRequest, Recorder, explain
-from .profiles import KitConfig, expect_status, golden_example_check, golden_fixture_check, includes, named_examples
+from .exchange import KitRequest, Recorder, Upload, explain
+from .profiles import (
+    KitConfig,
+    NamedExample,
+    expect_status,
+    golden_example_check,
+    golden_fixture_check,
+    includes,
+    named_examples,
+)
 
 TEST = "golden"
 
@@ -25,7 +33,7 @@ def golden_profile(kit: KitConfig) -> None:
         pytest.skip("the golden checks run with --profile golden (against the mock)")
 
 
-def _photo(name: str, fixture: fixtures.Fixture):
+def _photo(name: str, fixture: fixtures.Fixture) -> Upload:
     return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
 
 
@@ -46,7 +54,7 @@ def test_fixtures_get_their_canned_outcome(kit: KitConfig, client: Client, recor
 
 
 @pytest.mark.parametrize("example", named_examples(SPEC_PATH), ids=lambda e: e.name)
-def test_named_example(example, kit: KitConfig, client: Client, recorder: Recorder) -> None:
+def test_named_example(example: NamedExample, kit: KitConfig, client: Client, recorder: Recorder) -> None:
     photo = next(iter(fixtures.faces(fixtures.load(kit.fixtures_dir))))
     two = isinstance(example.value, dict) and (example.value.get("image2") or {}).get("input_provided") == "True"
     uploads = (_photo("image1", photo),) + ((_photo("image2", photo),) if two else ())

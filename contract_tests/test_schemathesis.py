@@ -18,6 +18,7 @@ from . import SPEC_PATH, st_hooks
 from .client import Client, reaching
 from .exchange import Recorder, ToolFailure, explain
 from .profiles import KitConfig
+from .st_case import StCase
 from .scope import NOT_APPLICABLE_CHECKS, excused
 from .session import CURRENT
 
@@ -48,7 +49,7 @@ schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis_config(CU
 
 
 @schema.parametrize()
-def test_schemathesis(case: schemathesis.Case, kit: KitConfig, client: Client, recorder: Recorder) -> None:
+def test_schemathesis(case: StCase, kit: KitConfig, client: Client, recorder: Recorder) -> None:
     headers = {"Authorization": f"Bearer {kit.token}"}
     with reaching(kit.base_url + case.formatted_path, recorder, f"schemathesis {case.method} case", kit.timeout):
         response = case.call(base_url=kit.base_url, headers=headers, session=client.session, timeout=kit.timeout)
@@ -70,7 +71,7 @@ def test_schemathesis(case: schemathesis.Case, kit: KitConfig, client: Client, r
     assert not problems, "\n".join(problems + [f"reproduce: {curl_line(exchange)}"])
 
 
-def enabled_builtin_checks(case: schemathesis.Case) -> list[str]:
+def enabled_builtin_checks(case: StCase) -> list[str]:
     config = case.operation.schema.config.checks_config_for(operation=case.operation, phase=None)
     names = [name for name in CHECKS.get_all_names() if not name.startswith(st_hooks.RULE_CHECK_PREFIX)]
     return [name for name in names if getattr(config.get_by_name(name=name), "enabled", True)]

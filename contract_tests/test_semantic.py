@@ -10,7 +10,7 @@ import pytest
 
 from . import fixtures, strategies
 from .client import Client
-from .exchange import KitRequest, Record, Recorder, explain
+from .exchange import KitRequest, Record, Recorder, Upload, explain
 from .profiles import KitConfig, expect_match, expect_status, includes
 
 TEST = "semantic"
@@ -22,7 +22,7 @@ def semantic_profile(kit: KitConfig) -> None:
         pytest.skip("the semantic checks run with --profile semantic or golden")
 
 
-def _photo(name: str, fixture: fixtures.Fixture):
+def _photo(name: str, fixture: fixtures.Fixture) -> Upload:
     return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
 
 
@@ -38,7 +38,11 @@ def _by_name(kit: KitConfig) -> dict[str, fixtures.Fixture]:
 def same_person_pairs(kit: KitConfig) -> list[tuple[fixtures.Fixture, fixtures.Fixture]]:
     pairs = fixtures.with_tag(fixtures.load(kit.fixtures_dir), "same_person_pair")
     people = sorted({f.person for f in pairs if f.person})
-    return [tuple(f for f in pairs if f.person == person)[:2] for person in people]  # type: ignore[misc]
+    found = []
+    for person in people:
+        first, second = [f for f in pairs if f.person == person][:2]
+        found.append((first, second))
+    return found
 
 
 def test_no_face_is_refused(kit: KitConfig, client: Client, recorder: Recorder) -> None:
