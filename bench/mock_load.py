@@ -29,10 +29,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mock_server.launch import free_port, stop_process_group
+from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 from mock_server.cli import default_threads, default_workers
-from facematch_contract.operation import DEV_JWT_SECRET
+from mock_server.launch import free_port, stop_process_group
 
 from .images import CONTENT_TYPE, build_bodies, build_images
 
@@ -97,11 +97,11 @@ def ensure_wrk() -> str:
         return path
     print("wrk not found: installing it with apt-get", file=sys.stderr)
     sudo = [] if os.geteuid() == 0 else ["sudo"]
-    subprocess.run(sudo + ["apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL)
     path = shutil.which("wrk")
     if not path:
-        subprocess.run(sudo + ["apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(sudo + ["apt-get", "install", "-y", "wrk"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*sudo, "apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=True, stdout=subprocess.DEVNULL)
         path = shutil.which("wrk")
     if not path:
         sys.exit("wrk is required (apt-get install -y wrk)")
@@ -249,7 +249,7 @@ def measure(
     figures = run_wrk(wrk, server.port, body, expect, authorization, args, args.duration)
     elapsed = time.monotonic() - started
     finish_profilers(profilers)
-    busy, steal = (after - before for after, before in zip(machine_cpu(), machine))
+    busy, steal = (after - before for after, before in zip(machine_cpu(), machine, strict=True))
     served = server.cpu_seconds() - served
     driver = _children_cpu() - driver
     cpu = {
@@ -432,7 +432,7 @@ def start_all(targets: list[Target], workdir: Path) -> list[Server]:
         server = Server(target.name, target.command, workdir, target.cwd)
         servers.append(server)
         server.start()
-    for server, target in zip(servers, targets):
+    for server, target in zip(servers, targets, strict=True):
         server.wait_healthy()
         if target.workers:
             server.wait_workers(target.workers)
@@ -451,7 +451,7 @@ def run_rounds(
     for scenario in scenarios:
         for round_number in range(rounds):
             shift = round_number % len(targets)
-            for target, server in list(zip(targets, servers))[shift:] + list(zip(targets, servers))[:shift]:
+            for target, server in list(zip(targets, servers, strict=True))[shift:] + list(zip(targets, servers, strict=True))[:shift]:
                 expect = 200 if target.baseline else scenario.expect
                 first = profile and round_number == 0 and target is targets[0] and scenario is SCENARIOS[0]
                 result = measure(server, scenario, expect, files, tokens, wrk, args, first)
@@ -559,8 +559,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print_results(results, baseline_name)
         if sweep:
-            print(f"\nworker configurations, two ~70 KB JPEGs (mock with access log; ratio to the bare app in the same configuration):")
-            for mock, bare in zip(sweep[0::2], sweep[1::2]):
+            print("\nworker configurations, two ~70 KB JPEGs (mock with access log; ratio to the bare app in the same configuration):")
+            for mock, bare in zip(sweep[0::2], sweep[1::2], strict=True):
                 print(f"  {mock.target:<28} {mock.rps:7.0f} req/s  p50 {mock.p50_ms:5.1f} ms  p99 {mock.p99_ms:6.1f} ms  "
                       f"errors {mock.errors}   bare {bare.rps:7.0f} req/s   ratio {mock.rps / bare.rps:.2f}")
         print_startup(starts)

@@ -111,7 +111,7 @@ def synthetic(seed: int, width: int, height: int, kind: str, fmt: str, quality: 
         top, bottom = _colour(rng), _colour(rng)
         for y in range(height):
             t = y / max(1, height - 1)
-            draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+            draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
         if kind == "cartoon":
             _draw_cartoon_face(draw, width, height, rng)
         speckle = Image.frombytes("L", (width, height), rng.randbytes(width * height))

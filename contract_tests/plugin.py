@@ -25,17 +25,16 @@ import requests
 from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
 from facematch_contract.tokens import mint_token
 
+from . import fixtures
 from .client import Client, Target, unreachable
 from .exchange import KitTestResult, Recorder
-from .problems import KitError, KitProblem, ProblemKind
-from .verdict import TOKEN_REFUSED_MESSAGE, judge
-from . import fixtures
 from .fixtures import DEFAULT_DIR
+from .problems import KitError, KitProblem, ProblemKind
 from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES, KitConfig
 from .report import RunInfo, write_json, write_junit, write_markdown
 from .session import CURRENT
 from .tokens import TokenCases
-
+from .verdict import TOKEN_REFUSED_MESSAGE, judge
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -105,8 +105,8 @@ def render_markdown(judgement: Judgement, recorder: Recorder, info: RunInfo) -> 
         for tool in failing_tools:
             first = tool.failures[0]
             lines += [f"### schemathesis `{tool.name}` fails", "", first.message, "", "```sh", first.curl, "```", ""]
-    lines += ["", "Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
-                  "of the size shown.", ""]
+    lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
+                   "of the size shown."), ""]
     return "\n".join(lines)
 
 

@@ -30,11 +30,11 @@ import schemathesis
 from hypothesis import strategies as st
 
 from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.rules import RULES, Exchange, Finding, Part, Rule, curl_line, evaluate
 
 from . import fixtures, images
 from .profiles import includes
 from .st_case import StCase
-from facematch_contract.rules import RULES, Exchange, Finding, Part, Rule, curl_line, evaluate
 
 #: Statuses a valid request may get: success, an unusable photo (400), or a refused token.
 POSITIVE_DATA_STATUSES = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -92,7 +92,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def failure_message(exchange: Exchange, failures: list[Finding]) -> str:
     lines = [f"{f.rule} [{f.field or '-'}]: {f.message}" for f in failures]
-    return "\n".join(lines + [f"Reproduce: {curl_line(exchange)}"])
+    return "\n".join([*lines, f"Reproduce: {curl_line(exchange)}"])
 
 
 def is_operation(case: StCase) -> bool:
@@ -215,4 +215,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["RULE_CHECKS", "POSITIVE_DATA_STATUSES", "drop_mock_extensions", "exchange_from", "image_bytes", "valid_as_sent"]
+__all__ = ["POSITIVE_DATA_STATUSES", "RULE_CHECKS", "drop_mock_extensions", "exchange_from", "image_bytes", "valid_as_sent"]

@@ -18,9 +18,9 @@ from . import SPEC_PATH, st_hooks
 from .client import Client, reaching
 from .exchange import Recorder, ToolFailure, explain
 from .profiles import KitConfig
-from .st_case import StCase
 from .scope import NOT_APPLICABLE_CHECKS, excused
 from .session import CURRENT
+from .st_case import StCase
 
 # Registered by st_hooks; recorded through the recorder instead of failing inside schemathesis.
 RULE_CHECKS = list(st_hooks.RULE_CHECKS.values())
@@ -68,7 +68,7 @@ def test_schemathesis(case: StCase, kit: KitConfig, client: Client, recorder: Re
     problems = [f"{f.check}: {f.message}" for f in failures]
     if record.failures:
         problems.insert(0, explain([record]))
-    assert not problems, "\n".join(problems + [f"reproduce: {curl_line(exchange)}"])
+    assert not problems, "\n".join([*problems, f"reproduce: {curl_line(exchange)}"])
 
 
 def enabled_builtin_checks(case: StCase) -> list[str]:

@@ -27,7 +27,8 @@ def _photo(name: str, fixture: fixtures.Fixture) -> Upload:
 
 
 def _send(client: Client, label: str, *pair: fixtures.Fixture) -> Record:
-    uploads = tuple(_photo(name, f) for name, f in zip(("image1", "image2"), pair))
+    # One fixture or two: zip stops at the last one given.
+    uploads = tuple(_photo(name, f) for name, f in zip(("image1", "image2"), pair, strict=False))
     return client.send(KitRequest(label, uploads, correlation_id="semantic-" + "-".join(label.split())), TEST)
 
 
@@ -63,7 +64,7 @@ def test_same_person_matches(kit: KitConfig, client: Client, recorder: Recorder)
 
 def test_different_people_do_not_match(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     pairs = same_person_pairs(kit)
-    for (a, _), (_, b) in zip(pairs, pairs[1:] + pairs[:1]):
+    for (a, _), (_, b) in zip(pairs, pairs[1:] + pairs[:1], strict=True):
         if a.person == b.person:
             continue
         record = _send(client, f"different people {a.name}+{b.name}", a, b)

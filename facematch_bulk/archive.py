@@ -141,7 +141,7 @@ class InputArchive:
             try:
                 size = Path(source).stat().st_size
             except OSError as error:
-                raise ArchiveRefused(f"cannot read the archive: {error.strerror or error}")
+                raise ArchiveRefused(f"cannot read the archive: {error.strerror or error}") from error
         else:
             size = source.seek(0, 2)
             source.seek(0)
@@ -153,10 +153,10 @@ class InputArchive:
             )
         try:
             return zipfile.ZipFile(source)
-        except zipfile.BadZipFile:
-            raise ArchiveRefused("not a ZIP archive")
+        except zipfile.BadZipFile as error:
+            raise ArchiveRefused("not a ZIP archive") from error
         except (OSError, ValueError, EOFError) as error:
-            raise ArchiveRefused(f"not a readable ZIP archive: {error}")
+            raise ArchiveRefused(f"not a readable ZIP archive: {error}") from error
 
     def _check_entries(self) -> dict[str, zipfile.ZipInfo]:
         """Central-directory checks: count, names, types, declared sizes, duplicates."""
@@ -209,9 +209,9 @@ class InputArchive:
             except ArchiveRefused:
                 raise
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, struct.error) as error:
-                raise ArchiveRefused(f"entry {name!r} is corrupt: {error}")
+                raise ArchiveRefused(f"entry {name!r} is corrupt: {error}") from error
             except NotImplementedError as error:
-                raise ArchiveRefused(f"entry {name!r} uses an unsupported compression method: {error}")
+                raise ArchiveRefused(f"entry {name!r} uses an unsupported compression method: {error}") from error
             total += size
             if size != info.file_size:
                 raise ArchiveRefused(

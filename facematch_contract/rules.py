@@ -621,9 +621,10 @@ def curl_line(exchange: Exchange) -> str:
     words = ["curl", "-sS", "-X", exchange.method, exchange.url]
     for name, value in exchange.request_headers.items():
         lowered = name.lower()
-        if lowered in ("content-length", "content-type", "user-agent", "accept-encoding", "accept", "connection", "host"):
-            if not (lowered == "content-type" and not exchange.parts):
-                continue
+        transport = ("content-length", "content-type", "user-agent", "accept-encoding", "accept", "connection", "host")
+        # Content-Type is kept only for a body that is not multipart (curl writes the multipart one).
+        if lowered in transport and (lowered != "content-type" or exchange.parts):
+            continue
         if lowered == "authorization":
             scheme, _, _ = value.partition(" ")
             value = f"{scheme} $TOKEN" if scheme.lower() == "bearer" else "$AUTHORIZATION"

@@ -68,8 +68,8 @@ def render_markdown(tally: Tally) -> str:
                       f"- Problem: {example.message}",
                       f"- Seen at: {example.at}",
                       "", "```sh", example.curl, "```", ""]
-    lines += ["", "Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
-                  "of the size shown.", ""]
+    lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
+                   "of the size shown."), ""]
     return "\n".join(lines)
 
 

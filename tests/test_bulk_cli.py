@@ -99,7 +99,7 @@ def test_every_row_is_what_the_mock_answers_by_hand(regression_run: Any, mock_ur
     assert [row["case"] for row in rows] == sorted(SENT_CASES + NOT_SENT_CASES)
     assert [record["case"] for record in records] == [row["case"] for row in rows]
     statuses = set()
-    for row, record in zip(rows, records):
+    for row, record in zip(rows, records, strict=True):
         if row["case"] in NOT_SENT_CASES:
             assert row["status"] == "" and record["sent"] is False and record["response"] is None
             assert row["error"] == record["error"] != ""

@@ -233,7 +233,7 @@ def test_work_area_limits_and_clean_up(slow_server: Any, auth: dict[str, str]) -
 
 
 def test_server_logs_hold_no_tokens_or_image_bytes(slow_server: Any, auth: dict[str, str]) -> None:
-    url, tmp = slow_server
+    _url, tmp = slow_server
     token = auth["Authorization"].split()[1]
     journal = next(tmp.glob("facematch-journal-*/journal.jsonl"), None)
     if journal is not None:

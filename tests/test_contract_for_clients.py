@@ -26,7 +26,7 @@ from mock_server.scenarios import QUERY_PARAMETER
 DOC = Document(SPEC_PATH)
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(tmp_path: Path) -> FlaskClient:
     return create_app(Settings(journal_path=tmp_path / "journal.jsonl")).test_client()
 
@@ -70,7 +70,7 @@ def test_the_kits_schemathesis_run_never_generates_mock_extensions() -> None:
     assert not names & set(mock_extension_parameters()), names
 
 
-@pytest.mark.parametrize("path,method,status", [
+@pytest.mark.parametrize(("path", "method", "status"), [
     ("/healthz", "get", 200), ("/openapi.yaml", "get", 200),
     ("/__mock/requests", "get", 200), ("/__mock/requests", "delete", 204),
 ])

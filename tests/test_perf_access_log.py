@@ -37,7 +37,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("resp,environ", CASES)
+@pytest.mark.parametrize(("resp", "environ"), CASES)
 def test_the_lean_line_is_gunicorns_line(tmp_path: Path, resp: object, environ: dict[str, str]) -> None:
     lean = line_of(lean_access_logger(), tmp_path, "lean", ACCESS_LOG_FORMAT, resp, environ)
     reference = line_of(Logger, tmp_path, "gunicorn", ACCESS_LOG_FORMAT, resp, environ)

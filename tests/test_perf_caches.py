@@ -21,12 +21,12 @@ from pathlib import Path
 import jwt
 import pytest
 
-from mock_server import api
-from mock_server.api import Answers, VerifiedTokens
-from facematch_contract.tokens import mint_token
-from mock_server.auth import LEEWAY_SECONDS, Authenticator
 from facematch_contract import FIXTURES_DIR
 from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
+from mock_server import api
+from mock_server.api import Answers, VerifiedTokens
+from mock_server.auth import LEEWAY_SECONDS, Authenticator
 from mock_server.domain import CheckedImage
 from mock_server.engines.canned import CannedEngine
 from mock_server.errors import ApiError, ErrorKind

@@ -208,7 +208,7 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
         straight_contract = requests.get(mock_url + "/openapi.yaml", timeout=10)
         assert contract.content == straight_contract.content
         assert contract.headers.get(VIOLATION) == straight_contract.headers.get(VIOLATION)  # the upstream's own
-    for call, through, straight in zip(calls, answers, direct):
+    for call, through, straight in zip(calls, answers, direct, strict=True):
         assert VIOLATION not in through.headers, f"{call.what}: {through.headers[VIOLATION]}"
         assert through.status_code == straight.status_code, call.what
         assert through.content == straight.content, call.what
@@ -219,7 +219,7 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
     assert proxy.exit_code == 0, proxy.log
     report = proxy.report()
     assert report["verdict"] == "PASS" and report["failing_rules"] == []
-    assert {row["id"]: row["checked"] > 0 for row in report["rules"]} == {rule: True for rule in RULE_IDS}
+    assert {row["id"]: row["checked"] > 0 for row in report["rules"]} == dict.fromkeys(RULE_IDS, True)
     assert "**Verdict: PASS**" in proxy.markdown() and proxy.junit_failing() == set()
     # Tokens are passed through (the mock accepted them) and never written anywhere.
     for text in (proxy.log, proxy.markdown(), json.dumps(report),
@@ -368,7 +368,7 @@ def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: 
             recorded = [call.send(proxy.url, session) for call in calls]
     canned = [call.send(mock_url, requests.Session()) for call in calls]
     assert [r.status_code for r in recorded] == [200, 200, 200, 200, 400]
-    assert any(r.content != c.content for r, c in zip(recorded, canned)), "the recording equals the canned answers"
+    assert any(r.content != c.content for r, c in zip(recorded, canned, strict=True)), "the recording equals the canned answers"
     images = {p.name: p.read_bytes() for p in (cassette / "images").iterdir()}
     for call in calls:
         for _, data in call.images:
@@ -378,7 +378,7 @@ def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: 
     with start_server("--replay", str(cassette), "--workers", "1") as replay_url:
         replayed = [call.send(replay_url, requests.Session()) for call in calls]
         fallback = Call("not recorded", (("image1", stranger),), token).send(replay_url, requests.Session())
-    for call, first, again in zip(calls, recorded, replayed):
+    for call, first, again in zip(calls, recorded, replayed, strict=True):
         assert (again.status_code, again.content) == (first.status_code, first.content), call.what
         assert again.headers["Content-Type"] == first.headers["Content-Type"]
     canned_stranger = Call("not recorded", (("image1", stranger),), token).send(mock_url, requests.Session())

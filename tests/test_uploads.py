@@ -6,7 +6,8 @@ import io
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server.errors import ApiError, ErrorKind
 from mock_server.uploads import read_form
@@ -54,7 +55,7 @@ def test_parts_come_back_exactly(fields: list[tuple[str, bytes]], seed: int) -> 
     body = encode_form(fields)
     parts = read_form(TrickleStream(body, seed), CONTENT_TYPE, binary_fields=BINARY, image_limit=10**6, max_body=10**7)
     assert [(part.name, part.data) for part in parts] == fields
-    assert all(part.size == len(value) for part, (_, value) in zip(parts, fields))
+    assert all(part.size == len(value) for part, (_, value) in zip(parts, fields, strict=True))
 
 
 def test_a_part_over_its_limit_is_counted_not_kept() -> None:
@@ -74,7 +75,7 @@ def test_the_body_limit_stops_reading() -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type,kind",
+    ("content_type", "kind"),
     [
         ("application/json", ErrorKind.NOT_MULTIPART),
         ("multipart/form-data", ErrorKind.MALFORMED_MULTIPART),
