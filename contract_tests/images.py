@@ -127,7 +127,8 @@ def _draw_cartoon_face(draw: ImageDraw.ImageDraw, width: int, height: int, rng: 
     cx, cy, r = width // 2, height // 2, min(width, height) // 3
     draw.ellipse((cx - r, cy - int(r * 1.2), cx + r, cy + int(r * 1.2)), fill=(224, 182, 150))
     for dx in (-r // 2, r // 2):
-        draw.ellipse((cx + dx - r // 8, cy - r // 3 - r // 10, cx + dx + r // 8, cy - r // 3 + r // 10), fill=(40, 30, 20))
+        eye = (cx + dx - r // 8, cy - r // 3 - r // 10, cx + dx + r // 8, cy - r // 3 + r // 10)
+        draw.ellipse(eye, fill=(40, 30, 20))
     draw.arc((cx - r // 2, cy, cx + r // 2, cy + r // 2), 20, 160, fill=(150, 40, 40), width=max(1, r // 15))
     draw.line((cx, cy - r // 6, cx - r // 10, cy + r // 6), fill=(150, 110, 90), width=max(1, r // 20))
     del rng

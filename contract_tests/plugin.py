@@ -49,7 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--facematch-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
                     help="generated examples per property test")
     group.addoption("--facematch-seed", type=int, default=None, help="seed for every generated request")
-    group.addoption("--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR, help="fixture photos and their manifest")
+    group.addoption("--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR,
+                    help="fixture photos and their manifest")
     group.addoption("--facematch-no-token-checks", action="store_true",
                     help="skip malformed/expired/badly signed token checks (for servers that accept any token)")
     group.addoption("--facematch-skip-st-check", action="append", default=[], metavar="NAME",
@@ -81,8 +82,8 @@ def build_config(config: pytest.Config) -> KitConfig:
                 "(only the facematch-kit mock gets one minted by default)"))
     if not token and secret is not None:
         token = mint_token(secret, subject="facematch-contract-kit")
-    if token and not CURRENT.recorder.problems and probe_token(base_url, token, config.getoption("facematch_fixtures_dir"),
-                                                               timeout):
+    fixtures_dir = config.getoption("facematch_fixtures_dir")
+    if token and not CURRENT.recorder.problems and probe_token(base_url, token, fixtures_dir, timeout):
         CURRENT.recorder.add_problem(KitProblem(ProblemKind.TOKEN_REFUSED, TOKEN_REFUSED_MESSAGE))
     seed = config.getoption("facematch_seed")
     json_report = config.getoption("facematch_json")

@@ -160,7 +160,8 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
         if tool.failures:
             counts["failures"] += 1
             first = tool.failures[0]
-            failure = ET.SubElement(case, "failure", message=first.message.splitlines()[0] if first.message else tool.name)
+            headline = first.message.splitlines()[0] if first.message else tool.name
+            failure = ET.SubElement(case, "failure", message=headline)
             failure.text = f"{len(tool.failures)} responses.\n{first.message}\nreproduce: {first.curl}\n"
         if tool.covered:
             out = ET.SubElement(case, "system-out")

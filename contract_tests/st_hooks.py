@@ -215,4 +215,11 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["POSITIVE_DATA_STATUSES", "RULE_CHECKS", "drop_mock_extensions", "exchange_from", "image_bytes", "valid_as_sent"]
+__all__ = [
+    "POSITIVE_DATA_STATUSES",
+    "RULE_CHECKS",
+    "drop_mock_extensions",
+    "exchange_from",
+    "image_bytes",
+    "valid_as_sent",
+]

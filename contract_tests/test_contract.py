@@ -137,7 +137,8 @@ def test_fixed_fates(kit: KitConfig, client: Client, recorder: Recorder, token_c
     assert_rules_hold(recorder, "fixed-fate")
 
 
-def test_usable_requests(kit: KitConfig, client: Client, recorder: Recorder, faces: tuple[fixtures.Fixture, ...]) -> None:
+def test_usable_requests(kit: KitConfig, client: Client, recorder: Recorder,
+                         faces: tuple[fixtures.Fixture, ...]) -> None:
     """Generated photos (edited fixture faces, synthetic pictures), one and two at a time."""
     run_property(kit, strategies.usable_requests(faces), lambda r: client.send(r, "usable"))
     assert_rules_hold(recorder, "usable")

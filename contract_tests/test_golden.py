@@ -84,9 +84,9 @@ def test_the_mocks_strict_choices(kit: KitConfig, client: Client, recorder: Reco
     photo = next(iter(fixtures.faces(fixtures.load(kit.fixtures_dir))))
     for request in strict_choice_requests(photo):
         # fate "": the contract fixes nothing here; only the mock's choice (GOLD-3) is judged.
-        record = client.send(KitRequest(request.label, request.uploads, request.fields, correlation_id=request.correlation_id,
-                                        fate="", raw_body=request.raw_body, raw_content_type=request.raw_content_type),
-                             f"{TEST}-strict")
+        sent = KitRequest(request.label, request.uploads, request.fields, correlation_id=request.correlation_id,
+                          fate="", raw_body=request.raw_body, raw_content_type=request.raw_content_type)
+        record = client.send(sent, f"{TEST}-strict")
         record.checks.append(expect_status("GOLD-3", record.exchange, 422, f"the mock refuses {request.label}"))
     failing = [r for r in recorder.for_test(f"{TEST}-strict") if r.failures]
     assert not failing, explain(failing)

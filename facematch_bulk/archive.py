@@ -39,7 +39,9 @@ UNIQUE_ID_ROLE = "unique_id"
 #: Extensions that mark an archive inside the archive (refused).
 ARCHIVE_EXTENSIONS = (".zip", ".jar", ".apk", ".7z", ".rar", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst")
 #: Leading bytes of common archive formats (refused whatever the entry's name).
-ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+ARCHIVE_MAGIC = (
+    b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00",
+)
 #: Entries that archivers add on their own; skipped without a word.
 JUNK_PARTS = ("__MACOSX",)
 JUNK_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini")
@@ -354,7 +356,8 @@ def discover(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Dis
                 continue
         elif ext not in IMAGE_EXTENSIONS:
             shown = ext or "no extension"
-            slot.bad.append((name, role, f"{role} has an unsupported extension ({shown}); use .jpg .jpeg .png or .webp"))
+            slot.bad.append((name, role,
+                             f"{role} has an unsupported extension ({shown}); use .jpg .jpeg .png or .webp"))
             continue
         slot.files.setdefault(role, []).append(name)
 

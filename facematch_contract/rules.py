@@ -389,8 +389,9 @@ def two_1(seen: Seen) -> list[Finding] | None:
     found = []
     for path, ok, wanted in checks:
         if well_formed(seen, *path) and not ok(seen.get(*path)):
-            found.append(fail("TWO-1", f"image2 was sent, so {'.'.join(path)} must be {wanted}, got {fmt(seen.get(*path))}",
-                              ".".join(path)))
+            where = ".".join(path)
+            found.append(fail("TWO-1", f"image2 was sent, so {where} must be {wanted}, got {fmt(seen.get(*path))}",
+                              where))
     return found
 
 
@@ -521,7 +522,11 @@ def err_3(seen: Seen) -> list[Finding] | None:
     return found
 
 
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\bat [\w.$]+\([\w]+\.java:\d+\)")
+_TRACEBACK = re.compile(
+    r"Traceback \(most recent call last\)"  # Python
+    r"|File \"[^\"]+\", line \d+"  # a Python frame
+    r"|\bat [\w.$]+\([\w]+\.java:\d+\)"  # a Java frame
+)
 
 
 def err_4(seen: Seen) -> list[Finding] | None:

@@ -47,7 +47,8 @@ def token_fate(authorization: str | None, now: float | None = None) -> str | Non
         return "malformed_token"
     exp = claims.get("exp")
     # Generous leeway: only a token that expired well before now is called expired.
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp < (time.time() if now is None else now) - 300:
+    if (isinstance(exp, (int, float)) and not isinstance(exp, bool)
+            and exp < (time.time() if now is None else now) - 300):
         return "expired_token"
     return None
 

@@ -32,7 +32,8 @@ FLAGS = (
 WATCHER = """
 window.__pageProblems = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.__pageProblems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+  window.__pageProblems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
+    + `at ${event.sourceFile}:${event.lineNumber}`);
 });
 window.addEventListener("error", (event) => {
   window.__pageProblems.push(`error: ${event.message} at ${event.filename}:${event.lineno}`);

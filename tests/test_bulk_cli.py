@@ -75,7 +75,8 @@ def lookup(body: Any, dotted: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def regression_run(mock_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
+def regression_run(mock_url: str, tmp_path_factory: pytest.TempPathFactory
+                   ) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("bulk-cli")
     source = write(folder / "cases.zip", zip_bytes(regression_set()))
     done = run_bulk(str(source), "--base-url", mock_url, "--output", str(folder / "out.zip"))

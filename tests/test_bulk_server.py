@@ -78,7 +78,8 @@ def test_a_job_is_queued_then_done(finished_job: Any) -> None:
     assert job["result_url"] == f"/bulk/{job['id']}/result.zip" and job["expires"]
 
 
-def test_the_job_archive_is_what_the_mock_answers_by_hand(finished_job: Any, mock_url: str, auth: dict[str, str]) -> None:
+def test_the_job_archive_is_what_the_mock_answers_by_hand(finished_job: Any, mock_url: str,
+                                                          auth: dict[str, str]) -> None:
     _, _, output = finished_job
     entries = regression_set()
     rows = csv_rows(output["results.csv"])

@@ -24,5 +24,5 @@ def test_ruff_finds_nothing() -> None:
 
 def test_mypy_strict_passes() -> None:
     done = _run("mypy")
-    assert done.returncode == 0, f"mypy (strict, settings in pyproject.toml) found problems:\n{done.stdout}{done.stderr}"
+    assert done.returncode == 0, f"mypy (strict, as pyproject.toml sets it) found problems:\n{done.stdout}{done.stderr}"
     assert "Success" in done.stdout, done.stdout

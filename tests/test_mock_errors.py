@@ -64,7 +64,9 @@ def test_err1_image_too_large(mock_url: str, auth: dict[str, str]) -> None:
     data = big_jpeg(MAX_IMAGE_BYTES + 200_000)
     response = post(mock_url, image_files(data), headers=auth)
     assert response.status_code == 400
-    assert response.json() == {"msg": f"image1 is too large: over {MAX_IMAGE_BYTES} bytes (the maximum is {MAX_IMAGE_BYTES} bytes)"}
+    assert response.json() == {
+        "msg": f"image1 is too large: over {MAX_IMAGE_BYTES} bytes (the maximum is {MAX_IMAGE_BYTES} bytes)"
+    }
 
 
 def test_a_request_far_over_the_limit_is_refused_without_reading_it(mock_url: str, token: str) -> None:

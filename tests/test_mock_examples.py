@@ -38,7 +38,8 @@ def test_upstream_figures_are_kept() -> None:
 
 
 @pytest.mark.parametrize(("name", "status", "value"), EXAMPLES, ids=[name for name, _, _ in EXAMPLES])
-def test_prefer_header_returns_the_example(mock_url: str, auth: dict[str, str], name: str, status: int, value: dict) -> None:
+def test_prefer_header_returns_the_example(mock_url: str, auth: dict[str, str], name: str, status: int,
+                                           value: dict) -> None:
     image = fixture_path("astronaut_a.jpg").read_bytes()
     response = post(mock_url, image_files(image), headers={**auth, "Prefer": f"example={name}"})
     assert response.status_code == status
@@ -46,7 +47,8 @@ def test_prefer_header_returns_the_example(mock_url: str, auth: dict[str, str], 
 
 
 @pytest.mark.parametrize(("name", "status", "value"), EXAMPLES[:3] + EXAMPLES[-3:], ids=lambda v: str(v)[:20])
-def test_query_parameter_returns_the_example(mock_url: str, auth: dict[str, str], name: str, status: int, value: dict) -> None:
+def test_query_parameter_returns_the_example(mock_url: str, auth: dict[str, str], name: str, status: int,
+                                             value: dict) -> None:
     response = post(mock_url, image_files(b"placeholder"), headers=auth, params={"__example": name})
     assert (response.status_code, response.json()) == (status, value)
 

@@ -67,7 +67,9 @@ def test_refusals_are_never_remembered() -> None:
     auth = CountingAuth("jwt", SECRET)
     tokens = VerifiedTokens(auth)
     forged = "Bearer " + mint_token("another-secret-of-enough-length-0123456789")
-    for header, kind in [(forged, ErrorKind.TOKEN_INVALID), (None, ErrorKind.TOKEN_MISSING), ("Bearer abc", ErrorKind.TOKEN_MALFORMED)]:
+    refusals = [(forged, ErrorKind.TOKEN_INVALID), (None, ErrorKind.TOKEN_MISSING),
+                ("Bearer abc", ErrorKind.TOKEN_MALFORMED)]
+    for header, kind in refusals:
         for _ in range(2):
             with pytest.raises(ApiError) as caught:
                 tokens.verify(header)

@@ -274,7 +274,8 @@ def test_engine_is_safe_across_threads(engine: RealEngine) -> None:
     pairs = [("fr_obama.jpg", "fr_obama2.jpg"), ("df_img4.jpg", "df_img2.jpg")] * 2
     expected = {pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])) for pair in pairs}
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])), pairs))
+        results = list(pool.map(lambda pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])),
+                                pairs))
     assert results == [expected[pair] for pair in pairs]
 
 

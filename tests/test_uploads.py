@@ -50,7 +50,8 @@ values = st.binary(max_size=3000) | st.sampled_from([b"", b"\r\n", b"--", b"\r\n
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["image1", "image2", "unique_id"]), values), max_size=4), st.integers(0, 10**6))
+@given(st.lists(st.tuples(st.sampled_from(["image1", "image2", "unique_id"]), values), max_size=4),
+       st.integers(0, 10**6))
 def test_parts_come_back_exactly(fields: list[tuple[str, bytes]], seed: int) -> None:
     body = encode_form(fields)
     parts = read_form(TrickleStream(body, seed), CONTENT_TYPE, binary_fields=BINARY, image_limit=10**6, max_body=10**7)
