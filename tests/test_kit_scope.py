@@ -23,7 +23,7 @@ def test_a_moved_node_is_a_clear_error() -> None:
 
 
 def test_inapplicable_checks_are_schemathesis_checks() -> None:
-    import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
+    import schemathesis.specs.openapi.checks  # noqa: F401 - imported to register the OpenAPI checks
     from schemathesis.checks import CHECKS
 
     assert set(NOT_APPLICABLE_CHECKS) <= set(CHECKS.get_all_names())

@@ -152,7 +152,7 @@ def test_engine_refusals_are_not_remembered() -> None:
             Refusing.calls += 1
             raise ApiError(ErrorKind.NO_FACE, {"field": "image1"})
 
-    answers = Answers(Refusing(), remember=True)  # type: ignore[arg-type]
+    answers = Answers(Refusing(), remember=True)  # type: ignore[arg-type]  # a stand-in engine, duck-typed
     for _ in range(2):
         with pytest.raises(ApiError):
             answers.body(checked("image1", "ab" * 32), None)
@@ -163,7 +163,7 @@ def test_engines_other_than_canned_are_always_asked() -> None:
     engine = CannedEngine(FixtureIndex([]))
     calls = []
     original = engine.evaluate
-    engine.evaluate = lambda *images: calls.append(1) or original(*images)  # type: ignore[method-assign]
+    engine.evaluate = lambda *images: calls.append(1) or original(*images)  # type: ignore[method-assign]  # counts calls
     answers = Answers(engine, remember=False)
     for _ in range(3):
         answers.body(checked("image1", "cd" * 32), None)

@@ -25,28 +25,28 @@ from .shared_data import FACES, MODELS, require_models
 
 require_models("real-model tests")
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
+import numpy as np
+from PIL import Image, ImageOps
 
-from mock_server import cli_models  # noqa: E402
-from mock_server.config import RealModeSettings  # noqa: E402
-from mock_server.domain import CheckedImage  # noqa: E402
-from mock_server.engines.face_model import FaceModel, face_distance  # noqa: E402
-from mock_server.engines.liveness_model import (  # noqa: E402
+from mock_server import cli_models
+from mock_server.config import RealModeSettings
+from mock_server.domain import CheckedImage
+from mock_server.engines.face_model import FaceModel, face_distance
+from mock_server.engines.liveness_model import (
     LivenessModel,
     LivenessNet,
     crop_box,
     resize_bilinear,
 )
-from mock_server.engines.real import (  # noqa: E402
+from mock_server.engines.real import (
     Analyser,
     ImageAnalysis,
     ImageFailure,
     RealEngine,
     match_confidence,
 )
-from mock_server.errors import ApiError, ErrorKind  # noqa: E402
-from mock_server.models_fetch import (  # noqa: E402
+from mock_server.errors import ApiError, ErrorKind
+from mock_server.models_fetch import (
     KnownFile,
     ModelsError,
     ModelSpec,
@@ -357,7 +357,7 @@ def model_server() -> Iterator[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass
 
 

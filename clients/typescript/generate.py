@@ -38,7 +38,7 @@ HEADER = (
 
 sys.path.insert(0, str(ROOT))
 
-from facematch_contract.operation import (  # noqa: E402
+from facematch_contract.operation import (
     CORRELATION_HEADER,
     DEV_JWT_SECRET,
     MAX_IMAGE_BYTES,
@@ -46,13 +46,13 @@ from facematch_contract.operation import (  # noqa: E402
     MIN_IMAGE_BYTES,
     OPERATION_PATH,
 )
-from mock_server.auth import LEEWAY_SECONDS  # noqa: E402
-from mock_server.config import Settings  # noqa: E402
-from mock_server.errors import ERRORS  # noqa: E402
-from mock_server.fixtures import FixtureIndex  # noqa: E402
-from mock_server.scenarios import QUERY_PARAMETER  # noqa: E402
-from mock_server.spec import Contract, describe  # noqa: E402
-from mock_server.uploads import TEXT_FIELD_LIMIT  # noqa: E402
+from mock_server.auth import LEEWAY_SECONDS
+from mock_server.config import Settings
+from mock_server.errors import ERRORS
+from mock_server.fixtures import FixtureIndex
+from mock_server.scenarios import QUERY_PARAMETER
+from mock_server.spec import Contract, describe
+from mock_server.uploads import TEXT_FIELD_LIMIT
 
 #: The string checks the mock's compiled form and header checks can report, in the order
 #: jsonschema tries them.
