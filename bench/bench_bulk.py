@@ -28,11 +28,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facematch_contract.tokens import mint_token  # noqa: E402
-from mock_server.cli import default_workers  # noqa: E402
-from facematch_contract.operation import DEV_JWT_SECRET  # noqa: E402
-from facematch_bulk.runner import DEFAULT_CONCURRENCY  # noqa: E402
-from tests.live import start_server  # noqa: E402
+from facematch_bulk.runner import DEFAULT_CONCURRENCY
+from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
+from mock_server.cli import default_workers
+from tests.live import start_server
 
 PHOTOS = ["astronaut_a.jpg", "astronaut_b.jpg", "hopper_a.jpg", "hopper_b.jpg", "recapture.jpg",
           "collage.jpg", "hopper_gray.jpg", "hopper_exif6.jpg"]

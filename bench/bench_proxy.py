@@ -30,11 +30,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.images import CONTENT_TYPE, build_bodies, build_images  # noqa: E402
-from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH  # noqa: E402
-from facematch_contract.tokens import mint_token  # noqa: E402
-from mock_server.launch import free_port, stop_process_group  # noqa: E402
-from tests.live import start_server  # noqa: E402
+from bench.images import CONTENT_TYPE, build_bodies, build_images
+from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
+from facematch_contract.tokens import mint_token
+from mock_server.launch import free_port, stop_process_group
+from tests.live import start_server
 
 
 class Client:

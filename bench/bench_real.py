@@ -38,9 +38,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 from mock_server.launch import free_port, stop_process_group
-from facematch_contract.operation import DEV_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -241,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
     photos = [megapixel_jpeg(SHARED / "faces" / "images" / name) for name in PHOTOS]
     sizes = [Image.open(io.BytesIO(data)).size for data in photos]
-    print(f"photos: {', '.join(f'{w}x{h} {len(d) // 1024} KiB' for (w, h), d in zip(sizes, photos))}")
-    results: dict = {"photos": [{"size": list(s), "bytes": len(d)} for s, d in zip(sizes, photos)]}
+    print(f"photos: {', '.join(f'{w}x{h} {len(d) // 1024} KiB' for (w, h), d in zip(sizes, photos, strict=True))}")
+    results: dict = {"photos": [{"size": list(s), "bytes": len(d)} for s, d in zip(sizes, photos, strict=True)]}
 
     if not args.stages_only:
         body, content_type = multipart({"image1": photos[0], "image2": photos[1]})

@@ -29,10 +29,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mock_server.launch import free_port, stop_process_group
+from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 from mock_server.cli import default_threads, default_workers
-from facematch_contract.operation import DEV_JWT_SECRET
+from mock_server.launch import free_port, stop_process_group
 
 from .images import CONTENT_TYPE, build_bodies, build_images
 
@@ -97,11 +97,11 @@ def ensure_wrk() -> str:
         return path
     print("wrk not found: installing it with apt-get", file=sys.stderr)
     sudo = [] if os.geteuid() == 0 else ["sudo"]
-    subprocess.run(sudo + ["apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL)
     path = shutil.which("wrk")
     if not path:
-        subprocess.run(sudo + ["apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(sudo + ["apt-get", "install", "-y", "wrk"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*sudo, "apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=True, stdout=subprocess.DEVNULL)
         path = shutil.which("wrk")
     if not path:
         sys.exit("wrk is required (apt-get install -y wrk)")
@@ -190,7 +190,8 @@ class Server:
             self.log.close()
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def request(port: int, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -222,7 +223,8 @@ def baseline_command(workers: int, threads: int) -> list[str]:
 
 
 # -- load ----------------------------------------------------------------------------------
-def run_wrk(wrk: str, port: int, body_file: Path, expect: int, authorization: str, args: argparse.Namespace, duration: float) -> dict[str, int]:
+def run_wrk(wrk: str, port: int, body_file: Path, expect: int, authorization: str, args: argparse.Namespace,
+            duration: float) -> dict[str, int]:
     command = [
         wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
         "-s", str(LUA), f"http://127.0.0.1:{port}{OPERATION}", "--",
@@ -249,7 +251,7 @@ def measure(
     figures = run_wrk(wrk, server.port, body, expect, authorization, args, args.duration)
     elapsed = time.monotonic() - started
     finish_profilers(profilers)
-    busy, steal = (after - before for after, before in zip(machine_cpu(), machine))
+    busy, steal = (after - before for after, before in zip(machine_cpu(), machine, strict=True))
     served = server.cpu_seconds() - served
     driver = _children_cpu() - driver
     cpu = {
@@ -302,7 +304,8 @@ def finish_profilers(profilers: list[tuple[subprocess.Popen, Path]]) -> None:
     for process, _ in profilers:
         process.wait(timeout=60)
     outputs = [out for _, out in profilers if out.exists()]
-    print(f"  profile of the mock's workers (py-spy --gil; raw stacks in {', '.join(str(o.relative_to(ROOT)) for o in outputs)}):")
+    stacks = ", ".join(str(o.relative_to(ROOT)) for o in outputs)
+    print(f"  profile of the mock's workers (py-spy --gil; raw stacks in {stacks}):")
     for name, share in summarise(outputs):
         print(f"    {share:5.1f} %  {name}")
 
@@ -384,12 +387,15 @@ def verdicts(results: list[Result], starts: list[Startup], mock_name: str, basel
     mock = next((r for r in results if r.target == mock_name and r.scenario == "two_70k"), None)
     base = next((r for r in results if r.target == baseline_name and r.scenario == "two_70k"), None)
     if mock:
-        lines.append(f"{'PASS' if mock.rps >= TARGET_RPS else 'FAIL'}  two ~70 KB: {mock.rps:.0f} req/s (target >= {TARGET_RPS})")
-        lines.append(f"{'PASS' if mock.p99_ms <= TARGET_P99_MS else 'FAIL'}  two ~70 KB: p99 {mock.p99_ms:.1f} ms (target <= {TARGET_P99_MS} ms)")
+        lines.append(f"{'PASS' if mock.rps >= TARGET_RPS else 'FAIL'}  two ~70 KB: {mock.rps:.0f} req/s "
+                     f"(target >= {TARGET_RPS})")
+        lines.append(f"{'PASS' if mock.p99_ms <= TARGET_P99_MS else 'FAIL'}  two ~70 KB: p99 {mock.p99_ms:.1f} ms "
+                     f"(target <= {TARGET_P99_MS} ms)")
         lines.append(f"{'PASS' if mock.errors == 0 else 'FAIL'}  two ~70 KB: {mock.errors} errors (target 0)")
         if base:
             ratio = mock.rps / base.rps
-            lines.append(f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}  two ~70 KB: {ratio:.2f} x baseline (target >= {TARGET_RATIO})")
+            lines.append(f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}  two ~70 KB: {ratio:.2f} x baseline "
+                         f"(target >= {TARGET_RATIO})")
     big = next((r for r in results if r.target == mock_name and r.scenario == "one_9m5"), None)
     if big:
         lines.append(f"{'PASS' if big.errors == 0 else 'FAIL'}  one 9.5 MiB: {big.errors} errors; worker peak VmHWM "
@@ -397,8 +403,8 @@ def verdicts(results: list[Result], starts: list[Startup], mock_name: str, basel
     for entry in starts:
         if entry.target == mock_name:
             worst = max(entry.first_post_s)
-            lines.append(f"{'PASS' if worst <= TARGET_STARTUP_S else 'FAIL'}  start-up: first POST answered {worst:.2f} s "
-                         f"after spawn at worst (target <= {TARGET_STARTUP_S} s)")
+            lines.append(f"{'PASS' if worst <= TARGET_STARTUP_S else 'FAIL'}  start-up: first POST answered "
+                         f"{worst:.2f} s after spawn at worst (target <= {TARGET_STARTUP_S} s)")
     return lines
 
 
@@ -432,7 +438,7 @@ def start_all(targets: list[Target], workdir: Path) -> list[Server]:
         server = Server(target.name, target.command, workdir, target.cwd)
         servers.append(server)
         server.start()
-    for server, target in zip(servers, targets):
+    for server, target in zip(servers, targets, strict=True):
         server.wait_healthy()
         if target.workers:
             server.wait_workers(target.workers)
@@ -451,7 +457,8 @@ def run_rounds(
     for scenario in scenarios:
         for round_number in range(rounds):
             shift = round_number % len(targets)
-            for target, server in list(zip(targets, servers))[shift:] + list(zip(targets, servers))[:shift]:
+            pairs = list(zip(targets, servers, strict=True))
+            for target, server in pairs[shift:] + pairs[:shift]:
                 expect = 200 if target.baseline else scenario.expect
                 first = profile and round_number == 0 and target is targets[0] and scenario is SCENARIOS[0]
                 result = measure(server, scenario, expect, files, tokens, wrk, args, first)
@@ -559,10 +566,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print_results(results, baseline_name)
         if sweep:
-            print(f"\nworker configurations, two ~70 KB JPEGs (mock with access log; ratio to the bare app in the same configuration):")
-            for mock, bare in zip(sweep[0::2], sweep[1::2]):
-                print(f"  {mock.target:<28} {mock.rps:7.0f} req/s  p50 {mock.p50_ms:5.1f} ms  p99 {mock.p99_ms:6.1f} ms  "
-                      f"errors {mock.errors}   bare {bare.rps:7.0f} req/s   ratio {mock.rps / bare.rps:.2f}")
+            print("\nworker configurations, two ~70 KB JPEGs "
+                  "(mock with access log; ratio to the bare app in the same configuration):")
+            for mock, bare in zip(sweep[0::2], sweep[1::2], strict=True):
+                print(f"  {mock.target:<28} {mock.rps:7.0f} req/s  p50 {mock.p50_ms:5.1f} ms  "
+                      f"p99 {mock.p99_ms:6.1f} ms  errors {mock.errors}   bare {bare.rps:7.0f} req/s   "
+                      f"ratio {mock.rps / bare.rps:.2f}")
         print_startup(starts)
         print()
         for line in verdicts(results, starts, mock_name, baseline_name):
@@ -571,7 +580,8 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "mock_load.json").write_text(json.dumps(
             {"runs": [asdict(r) for r in runs], "summary": [asdict(r) for r in results],
-             "sweep": [asdict(r) for r in sweep], "startup": [asdict(s) for s in starts], "args": vars(args)}, indent=2))
+             "sweep": [asdict(r) for r in sweep], "startup": [asdict(s) for s in starts], "args": vars(args)},
+            indent=2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = subparsers.add_parser(
         "check",
         help="check an implementation against the contract (the contract-test kit)",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import requests
 
@@ -14,6 +15,9 @@ from facematch_contract.rules import Exchange, Part
 
 from .exchange import USE_TOKEN, KitRequest, Record, Recorder
 from .problems import KitError, KitProblem, ProblemKind
+
+#: One multipart part as requests takes it: (filename, content) or (filename, content, content type).
+FilePart: TypeAlias = tuple[str | None, bytes | str] | tuple[str | None, bytes | str, str]
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,11 @@ class Client:
                 response = self.session.post(self.target.operation_url, data=request.raw_body, headers=headers,
                                              timeout=self.target.timeout)
             else:
-                files = [(u.name, (u.filename, u.data, u.content_type)) for u in request.uploads]
+                # A part without a content type goes as a pair: requests writes no Content-Type for it.
+                files: list[tuple[str, FilePart]] = [
+                    (u.name, (u.filename, u.data) if u.content_type is None else (u.filename, u.data, u.content_type))
+                    for u in request.uploads
+                ]
                 files += [(name, (None, value)) for name, value in request.fields]
                 response = self.session.post(self.target.operation_url, files=files or None, headers=headers,
                                              timeout=self.target.timeout)

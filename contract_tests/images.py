@@ -62,7 +62,7 @@ class Transform:
 
 
 def decode_upright(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
+    image: Image.Image = Image.open(io.BytesIO(data))
     image = ImageOps.exif_transpose(image)
     return image.convert("RGB")
 
@@ -111,7 +111,7 @@ def synthetic(seed: int, width: int, height: int, kind: str, fmt: str, quality: 
         top, bottom = _colour(rng), _colour(rng)
         for y in range(height):
             t = y / max(1, height - 1)
-            draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+            draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
         if kind == "cartoon":
             _draw_cartoon_face(draw, width, height, rng)
         speckle = Image.frombytes("L", (width, height), rng.randbytes(width * height))
@@ -127,7 +127,8 @@ def _draw_cartoon_face(draw: ImageDraw.ImageDraw, width: int, height: int, rng: 
     cx, cy, r = width // 2, height // 2, min(width, height) // 3
     draw.ellipse((cx - r, cy - int(r * 1.2), cx + r, cy + int(r * 1.2)), fill=(224, 182, 150))
     for dx in (-r // 2, r // 2):
-        draw.ellipse((cx + dx - r // 8, cy - r // 3 - r // 10, cx + dx + r // 8, cy - r // 3 + r // 10), fill=(40, 30, 20))
+        eye = (cx + dx - r // 8, cy - r // 3 - r // 10, cx + dx + r // 8, cy - r // 3 + r // 10)
+        draw.ellipse(eye, fill=(40, 30, 20))
     draw.arc((cx - r // 2, cy, cx + r // 2, cy + r // 2), 20, 160, fill=(150, 40, 40), width=max(1, r // 15))
     draw.line((cx, cy - r // 6, cx - r // 10, cy + r // 6), fill=(150, 110, 90), width=max(1, r // 20))
     del rng

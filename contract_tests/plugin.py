@@ -15,25 +15,26 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Generator
 from pathlib import Path
 
+import pluggy
 import pytest
 import requests
 
 from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
 from facematch_contract.tokens import mint_token
 
+from . import fixtures
 from .client import Client, Target, unreachable
 from .exchange import KitTestResult, Recorder
-from .problems import KitError, KitProblem, ProblemKind
-from .verdict import TOKEN_REFUSED_MESSAGE, judge
-from . import fixtures
 from .fixtures import DEFAULT_DIR
+from .problems import KitError, KitProblem, ProblemKind
 from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES, KitConfig
 from .report import RunInfo, write_json, write_junit, write_markdown
 from .session import CURRENT
 from .tokens import TokenCases
-
+from .verdict import TOKEN_REFUSED_MESSAGE, judge
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,7 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--facematch-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
                     help="generated examples per property test")
     group.addoption("--facematch-seed", type=int, default=None, help="seed for every generated request")
-    group.addoption("--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR, help="fixture photos and their manifest")
+    group.addoption("--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR,
+                    help="fixture photos and their manifest")
     group.addoption("--facematch-no-token-checks", action="store_true",
                     help="skip malformed/expired/badly signed token checks (for servers that accept any token)")
     group.addoption("--facematch-skip-st-check", action="append", default=[], metavar="NAME",
@@ -80,8 +82,8 @@ def build_config(config: pytest.Config) -> KitConfig:
                 "(only the facematch-kit mock gets one minted by default)"))
     if not token and secret is not None:
         token = mint_token(secret, subject="facematch-contract-kit")
-    if token and not CURRENT.recorder.problems and probe_token(base_url, token, config.getoption("facematch_fixtures_dir"),
-                                                               timeout):
+    fixtures_dir = config.getoption("facematch_fixtures_dir")
+    if token and not CURRENT.recorder.problems and probe_token(base_url, token, fixtures_dir, timeout):
         CURRENT.recorder.add_problem(KitProblem(ProblemKind.TOKEN_REFUSED, TOKEN_REFUSED_MESSAGE))
     seed = config.getoption("facematch_seed")
     json_report = config.getoption("facematch_json")
@@ -197,7 +199,9 @@ def token_cases(kit: KitConfig) -> TokenCases | None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     """A kit test that raised anything but a rule failure (AssertionError) is a kit problem."""
     outcome = yield
     if CURRENT.config is None or call.excinfo is None:
@@ -224,8 +228,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or report.outcome == "failed":
         summary = ""
         if report.failed:
-            summary = str(report.longrepr.reprcrash.message if hasattr(report.longrepr, "reprcrash")
-                          and report.longrepr.reprcrash else report.longrepr)[:300]
+            crash = getattr(report.longrepr, "reprcrash", None)
+            summary = str(crash.message if crash is not None else report.longrepr)[:300]
         CURRENT.recorder.outcomes.append(KitTestResult(report.nodeid, report.outcome, summary))
 
 

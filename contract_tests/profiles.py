@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from facematch_contract.document import Document
+from facematch_contract.rules import Exchange, Finding
 
 from .exchange import Check
 from .fixtures import DEFAULT_DIR, Fixture
-from facematch_contract.rules import Exchange, Finding
 
 PROFILES = ("contract", "semantic", "golden")
 DEFAULT_MAX_EXAMPLES = 100
@@ -31,8 +31,8 @@ EXPECTATIONS: dict[str, tuple[str, str]] = {
     "SEM-4": ("semantic", "one photo with a real face gets 200"),
     "GOLD-1": ("golden", "a fixture photo gets the mock's canned outcome from the manifest"),
     "GOLD-2": ("golden", "Prefer: example=NAME returns exactly that example from openapi.yaml"),
-    "GOLD-3": ("golden", "the mock's own choices where the upstream is silent: no image1, not multipart, unknown or "
-                         "repeated fields, unique_id over 128 characters, an invalid correlation id -> 422"),
+    "GOLD-3": ("golden", ("the mock's own choices where the upstream is silent: no image1, not multipart, unknown or "
+                          "repeated fields, unique_id over 128 characters, an invalid correlation id -> 422")),
 }
 
 

@@ -105,8 +105,8 @@ def render_markdown(judgement: Judgement, recorder: Recorder, info: RunInfo) -> 
         for tool in failing_tools:
             first = tool.failures[0]
             lines += [f"### schemathesis `{tool.name}` fails", "", first.message, "", "```sh", first.curl, "```", ""]
-    lines += ["", "Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
-                  "of the size shown.", ""]
+    lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
+                   "of the size shown."), ""]
     return "\n".join(lines)
 
 
@@ -160,7 +160,8 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
         if tool.failures:
             counts["failures"] += 1
             first = tool.failures[0]
-            failure = ET.SubElement(case, "failure", message=first.message.splitlines()[0] if first.message else tool.name)
+            headline = first.message.splitlines()[0] if first.message else tool.name
+            failure = ET.SubElement(case, "failure", message=headline)
             failure.text = f"{len(tool.failures)} responses.\n{first.message}\nreproduce: {first.curl}\n"
         if tool.covered:
             out = ET.SubElement(case, "system-out")
@@ -170,8 +171,8 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
         counts["errors"] += 1
         case = ET.SubElement(suite, "testcase", classname="facematch.kit", name=f"not judged: {problem.kind.value}")
         ET.SubElement(case, "error", type="NotJudged", message=problem.message)
-    for key, value in counts.items():
-        suite.set(key, str(value))
+    for counter, count in counts.items():
+        suite.set(counter, str(count))
     return suite
 
 

@@ -23,6 +23,7 @@ import schemathesis
 from facematch_contract.operation import CORRELATION_HEADER
 
 from .profiles import includes
+from .st_case import StCase
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def lenient(profile: str) -> bool:
     return not includes(profile, "golden")
 
 
-def excused(check: str, case: schemathesis.Case, response: schemathesis.Response, profile: str) -> bool:
+def excused(check: str, case: StCase, response: schemathesis.Response, profile: str) -> bool:
     """Whether a schemathesis failure only judges a choice the upstream leaves open.
 
     Schemathesis generates from the full contract, so every "positive" request is one any
@@ -90,7 +91,7 @@ def excused(check: str, case: schemathesis.Case, response: schemathesis.Response
     return False
 
 
-def _only_lenient_faults(case: schemathesis.Case, response: schemathesis.Response, profile: str) -> bool:
+def _only_lenient_faults(case: StCase, response: schemathesis.Response, profile: str) -> bool:
     from schemathesis.core.parameters import ParameterLocation
 
     from .st_hooks import valid_as_sent

@@ -30,10 +30,11 @@ import schemathesis
 from hypothesis import strategies as st
 
 from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.rules import RULES, Exchange, Finding, Part, Rule, curl_line, evaluate
 
 from . import fixtures, images
 from .profiles import includes
-from facematch_contract.rules import RULES, Exchange, Finding, Part, Rule, curl_line, evaluate
+from .st_case import StCase
 
 #: Statuses a valid request may get: success, an unusable photo (400), or a refused token.
 POSITIVE_DATA_STATUSES = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -57,7 +58,7 @@ def register_strategies() -> None:
         schemathesis.openapi.media_type(media, strategy)
 
 
-def exchange_from(case: schemathesis.Case, response: schemathesis.Response) -> Exchange:
+def exchange_from(case: StCase, response: schemathesis.Response) -> Exchange:
     """The rules' view of a schemathesis case and its response (part sizes, never bytes)."""
     body = case.body if isinstance(case.body, dict) else None
     parts: list[Part] = []
@@ -91,16 +92,16 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def failure_message(exchange: Exchange, failures: list[Finding]) -> str:
     lines = [f"{f.rule} [{f.field or '-'}]: {f.message}" for f in failures]
-    return "\n".join(lines + [f"Reproduce: {curl_line(exchange)}"])
+    return "\n".join([*lines, f"Reproduce: {curl_line(exchange)}"])
 
 
-def is_operation(case: schemathesis.Case) -> bool:
+def is_operation(case: StCase) -> bool:
     """The rules judge POST /advanced_facematch (not preflights or other methods)."""
     return case.operation.path.endswith(OPERATION_PATH) and case.method.upper() == "POST"
 
 
 def make_check(rule: Rule) -> Callable[..., bool | None]:
-    def check(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    def check(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: StCase) -> bool | None:
         if not is_operation(case):
             return None
         exchange = exchange_from(case, response)
@@ -115,7 +116,7 @@ def make_check(rule: Rule) -> Callable[..., bool | None]:
     return check
 
 
-def valid_as_sent(case: schemathesis.Case, response: schemathesis.Response, profile: str = "golden") -> bool:
+def valid_as_sent(case: StCase, response: schemathesis.Response, profile: str = "golden") -> bool:
     """Whether a "negative" case is in fact a valid request once it is on the wire.
 
     In multipart/form-data every text field is a string, so a mutation of ``unique_id`` into
@@ -168,8 +169,9 @@ def sent_form(response: schemathesis.Response) -> list[tuple[str, bool, str]] | 
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         filename = part.get_param("filename", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        found.append((str(name), filename is not None, payload.decode("utf-8", "replace")))
+        payload = part.get_payload(decode=True)
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        found.append((str(name), filename is not None, text))
     return found
 
 
@@ -213,4 +215,11 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["RULE_CHECKS", "POSITIVE_DATA_STATUSES", "drop_mock_extensions", "exchange_from", "image_bytes", "valid_as_sent"]
+__all__ = [
+    "POSITIVE_DATA_STATUSES",
+    "RULE_CHECKS",
+    "drop_mock_extensions",
+    "exchange_from",
+    "image_bytes",
+    "valid_as_sent",
+]

@@ -132,7 +132,7 @@ def broken_image_requests(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitReq
     if broken_second:
         first = draw(photos("image1", faces))
         fate, second = draw(broken_images("image2", faces))
-        uploads = (first, second)
+        uploads: tuple[Upload, ...] = (first, second)
     else:
         fate, first = draw(broken_images("image1", faces))
         uploads = (first,) if draw(st.booleans()) else (first, draw(photos("image2", faces)))

@@ -21,7 +21,7 @@ from .profiles import KitConfig
 from .tokens import TokenCases
 
 
-def run_property(kit: KitConfig, strategy: st.SearchStrategy[KitRequest], send: Callable[[KitRequest], None],
+def run_property(kit: KitConfig, strategy: st.SearchStrategy[KitRequest], send: Callable[[KitRequest], object],
                  max_examples: int | None = None) -> None:
     """Send ``max_examples`` generated requests; every exchange is judged when it is recorded."""
 
@@ -163,13 +163,14 @@ def test_fixed_fates(kit: KitConfig, client: Client, recorder: Recorder, token_c
     assert_rules_hold(recorder, "fixed-fate")
 
 
-def test_usable_requests(kit: KitConfig, client: Client, recorder: Recorder, faces: tuple) -> None:
+def test_usable_requests(kit: KitConfig, client: Client, recorder: Recorder,
+                         faces: tuple[fixtures.Fixture, ...]) -> None:
     """Generated photos (edited fixture faces, synthetic pictures), one and two at a time."""
     run_property(kit, strategies.usable_requests(faces), lambda r: client.send(r, "usable"))
     assert_rules_hold(recorder, "usable")
 
 
-def test_generated_fixed_fates(kit: KitConfig, client: Client, recorder: Recorder, faces: tuple,
+def test_generated_fixed_fates(kit: KitConfig, client: Client, recorder: Recorder, faces: tuple[fixtures.Fixture, ...],
                                token_cases: TokenCases | None) -> None:
     """Generated broken images, non-operation requests and bad tokens."""
     run_property(kit, strategies.fixed_fate_requests(faces, token_cases), lambda r: client.send(r, "generated-fate"),

@@ -13,8 +13,16 @@ import pytest
 
 from . import SPEC_PATH, fixtures, strategies
 from .client import Client
-from .exchange import KitRequest, Recorder, explain
-from .profiles import KitConfig, expect_status, golden_example_check, golden_fixture_check, includes, named_examples
+from .exchange import KitRequest, Recorder, Upload, explain
+from .profiles import (
+    KitConfig,
+    NamedExample,
+    expect_status,
+    golden_example_check,
+    golden_fixture_check,
+    includes,
+    named_examples,
+)
 
 TEST = "golden"
 
@@ -25,7 +33,7 @@ def golden_profile(kit: KitConfig) -> None:
         pytest.skip("the golden checks run with --profile golden (against the mock)")
 
 
-def _photo(name: str, fixture: fixtures.Fixture):
+def _photo(name: str, fixture: fixtures.Fixture) -> Upload:
     return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
 
 
@@ -46,7 +54,7 @@ def test_fixtures_get_their_canned_outcome(kit: KitConfig, client: Client, recor
 
 
 @pytest.mark.parametrize("example", named_examples(SPEC_PATH), ids=lambda e: e.name)
-def test_named_example(example, kit: KitConfig, client: Client, recorder: Recorder) -> None:
+def test_named_example(example: NamedExample, kit: KitConfig, client: Client, recorder: Recorder) -> None:
     photo = next(iter(fixtures.faces(fixtures.load(kit.fixtures_dir))))
     two = isinstance(example.value, dict) and (example.value.get("image2") or {}).get("input_provided") == "True"
     uploads = (_photo("image1", photo),) + ((_photo("image2", photo),) if two else ())
@@ -76,9 +84,9 @@ def test_the_mocks_strict_choices(kit: KitConfig, client: Client, recorder: Reco
     photo = next(iter(fixtures.faces(fixtures.load(kit.fixtures_dir))))
     for request in strict_choice_requests(photo):
         # fate "": the contract fixes nothing here; only the mock's choice (GOLD-3) is judged.
-        record = client.send(KitRequest(request.label, request.uploads, request.fields, correlation_id=request.correlation_id,
-                                        fate="", raw_body=request.raw_body, raw_content_type=request.raw_content_type),
-                             f"{TEST}-strict")
+        sent = KitRequest(request.label, request.uploads, request.fields, correlation_id=request.correlation_id,
+                          fate="", raw_body=request.raw_body, raw_content_type=request.raw_content_type)
+        record = client.send(sent, f"{TEST}-strict")
         record.checks.append(expect_status("GOLD-3", record.exchange, 422, f"the mock refuses {request.label}"))
     failing = [r for r in recorder.for_test(f"{TEST}-strict") if r.failures]
     assert not failing, explain(failing)

@@ -20,6 +20,7 @@ from .exchange import Recorder, ToolFailure, explain
 from .profiles import KitConfig
 from .scope import NOT_APPLICABLE_CHECKS, excused
 from .session import CURRENT
+from .st_case import StCase
 
 # Registered by st_hooks; recorded through the recorder instead of failing inside schemathesis.
 RULE_CHECKS = list(st_hooks.RULE_CHECKS.values())
@@ -48,7 +49,7 @@ schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis_config(CU
 
 
 @schema.parametrize()
-def test_schemathesis(case: schemathesis.Case, kit: KitConfig, client: Client, recorder: Recorder) -> None:
+def test_schemathesis(case: StCase, kit: KitConfig, client: Client, recorder: Recorder) -> None:
     headers = {"Authorization": f"Bearer {kit.token}"}
     with reaching(kit.base_url + case.formatted_path, recorder, f"schemathesis {case.method} case", kit.timeout):
         response = case.call(base_url=kit.base_url, headers=headers, session=client.session, timeout=kit.timeout)
@@ -67,10 +68,10 @@ def test_schemathesis(case: schemathesis.Case, kit: KitConfig, client: Client, r
     problems = [f"{f.check}: {f.message}" for f in failures]
     if record.failures:
         problems.insert(0, explain([record]))
-    assert not problems, "\n".join(problems + [f"reproduce: {curl_line(exchange)}"])
+    assert not problems, "\n".join([*problems, f"reproduce: {curl_line(exchange)}"])
 
 
-def enabled_builtin_checks(case: schemathesis.Case) -> list[str]:
+def enabled_builtin_checks(case: StCase) -> list[str]:
     config = case.operation.schema.config.checks_config_for(operation=case.operation, phase=None)
     names = [name for name in CHECKS.get_all_names() if not name.startswith(st_hooks.RULE_CHECK_PREFIX)]
     return [name for name in names if getattr(config.get_by_name(name=name), "enabled", True)]

@@ -10,7 +10,7 @@ import pytest
 
 from . import fixtures, strategies
 from .client import Client
-from .exchange import KitRequest, Record, Recorder, explain
+from .exchange import KitRequest, Record, Recorder, Upload, explain
 from .profiles import KitConfig, expect_match, expect_status, includes
 
 TEST = "semantic"
@@ -22,12 +22,13 @@ def semantic_profile(kit: KitConfig) -> None:
         pytest.skip("the semantic checks run with --profile semantic or golden")
 
 
-def _photo(name: str, fixture: fixtures.Fixture):
+def _photo(name: str, fixture: fixtures.Fixture) -> Upload:
     return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
 
 
 def _send(client: Client, label: str, *pair: fixtures.Fixture) -> Record:
-    uploads = tuple(_photo(name, f) for name, f in zip(("image1", "image2"), pair))
+    # One fixture or two: zip stops at the last one given.
+    uploads = tuple(_photo(name, f) for name, f in zip(("image1", "image2"), pair, strict=False))
     return client.send(KitRequest(label, uploads, correlation_id="semantic-" + "-".join(label.split())), TEST)
 
 
@@ -38,7 +39,11 @@ def _by_name(kit: KitConfig) -> dict[str, fixtures.Fixture]:
 def same_person_pairs(kit: KitConfig) -> list[tuple[fixtures.Fixture, fixtures.Fixture]]:
     pairs = fixtures.with_tag(fixtures.load(kit.fixtures_dir), "same_person_pair")
     people = sorted({f.person for f in pairs if f.person})
-    return [tuple(f for f in pairs if f.person == person)[:2] for person in people]  # type: ignore[misc]
+    found = []
+    for person in people:
+        first, second = [f for f in pairs if f.person == person][:2]
+        found.append((first, second))
+    return found
 
 
 def test_no_face_is_refused(kit: KitConfig, client: Client, recorder: Recorder) -> None:
@@ -59,7 +64,7 @@ def test_same_person_matches(kit: KitConfig, client: Client, recorder: Recorder)
 
 def test_different_people_do_not_match(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     pairs = same_person_pairs(kit)
-    for (a, _), (_, b) in zip(pairs, pairs[1:] + pairs[:1]):
+    for (a, _), (_, b) in zip(pairs, pairs[1:] + pairs[:1], strict=True):
         if a.person == b.person:
             continue
         record = _send(client, f"different people {a.name}+{b.name}", a, b)

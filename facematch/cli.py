@@ -21,7 +21,7 @@ from mock_server import cli as serve_cli
 from mock_server import cli_models
 
 
-def add_token(subparsers: argparse._SubParsersAction) -> None:
+def add_token(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     token = subparsers.add_parser(
         "token",
         help="print a development bearer token (HS256 JWT)",

@@ -39,7 +39,9 @@ UNIQUE_ID_ROLE = "unique_id"
 #: Extensions that mark an archive inside the archive (refused).
 ARCHIVE_EXTENSIONS = (".zip", ".jar", ".apk", ".7z", ".rar", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst")
 #: Leading bytes of common archive formats (refused whatever the entry's name).
-ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+ARCHIVE_MAGIC = (
+    b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00",
+)
 #: Entries that archivers add on their own; skipped without a word.
 JUNK_PARTS = ("__MACOSX",)
 JUNK_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini")
@@ -141,7 +143,7 @@ class InputArchive:
             try:
                 size = Path(source).stat().st_size
             except OSError as error:
-                raise ArchiveRefused(f"cannot read the archive: {error.strerror or error}")
+                raise ArchiveRefused(f"cannot read the archive: {error.strerror or error}") from error
         else:
             size = source.seek(0, 2)
             source.seek(0)
@@ -153,10 +155,10 @@ class InputArchive:
             )
         try:
             return zipfile.ZipFile(source)
-        except zipfile.BadZipFile:
-            raise ArchiveRefused("not a ZIP archive")
+        except zipfile.BadZipFile as error:
+            raise ArchiveRefused("not a ZIP archive") from error
         except (OSError, ValueError, EOFError) as error:
-            raise ArchiveRefused(f"not a readable ZIP archive: {error}")
+            raise ArchiveRefused(f"not a readable ZIP archive: {error}") from error
 
     def _check_entries(self) -> dict[str, zipfile.ZipInfo]:
         """Central-directory checks: count, names, types, declared sizes, duplicates."""
@@ -209,9 +211,9 @@ class InputArchive:
             except ArchiveRefused:
                 raise
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, struct.error) as error:
-                raise ArchiveRefused(f"entry {name!r} is corrupt: {error}")
+                raise ArchiveRefused(f"entry {name!r} is corrupt: {error}") from error
             except NotImplementedError as error:
-                raise ArchiveRefused(f"entry {name!r} uses an unsupported compression method: {error}")
+                raise ArchiveRefused(f"entry {name!r} uses an unsupported compression method: {error}") from error
             total += size
             if size != info.file_size:
                 raise ArchiveRefused(
@@ -354,7 +356,8 @@ def discover(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Dis
                 continue
         elif ext not in IMAGE_EXTENSIONS:
             shown = ext or "no extension"
-            slot.bad.append((name, role, f"{role} has an unsupported extension ({shown}); use .jpg .jpeg .png or .webp"))
+            slot.bad.append((name, role,
+                             f"{role} has an unsupported extension ({shown}); use .jpg .jpeg .png or .webp"))
             continue
         slot.files.setdefault(role, []).append(name)
 

@@ -15,7 +15,7 @@ from facematch_contract.tokens import mint_token
 
 from .archive import ArchiveRefused, InputArchive
 from .results import load_columns, write_results
-from .runner import DEFAULT_CONCURRENCY, HttpSender, RunOptions, run_cases
+from .runner import DEFAULT_CONCURRENCY, HttpSender, RunOptions, RunResult, run_cases
 
 EXIT_OK = 0
 EXIT_NOT_SENT = 1
@@ -48,7 +48,7 @@ example:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     env = os.environ.get
     parser = subparsers.add_parser(
         "bulk",
@@ -131,7 +131,11 @@ class ProgressReport:
 
 def handler(args: argparse.Namespace) -> int:
     err = sys.stderr
-    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=err, flush=True))
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(text, file=err, flush=True)
+
     output: Path = args.output
     if output.resolve() == args.input.resolve():
         print("facematch bulk: --output must not be the input archive", file=err)
@@ -175,7 +179,7 @@ def handler(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _by_status(run) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _by_status(run: RunResult) -> dict[str, int]:
     counts: dict[str, int] = {}
     for answer in run.answers:
         counts[str(answer.status)] = counts.get(str(answer.status), 0) + 1

@@ -15,6 +15,7 @@ renamed into place, so a failed run never leaves a half-written archive behind.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -22,10 +23,11 @@ import os
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from facematch_contract import __version__
@@ -205,7 +207,7 @@ def _without_credentials(url: str) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def archive_members(run: RunResult, columns: list[str], *, target: str, input_name: str) -> dict[str, bytes]:
@@ -231,10 +233,8 @@ def write_archive(destination: Path, members: dict[str, bytes]) -> None:
                 archive.writestr(info, data)
         os.replace(temporary, destination)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
         raise
 
 

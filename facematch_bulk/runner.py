@@ -13,10 +13,11 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -95,7 +96,7 @@ class RunResult:
     not_sent: list[CaseProblem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     retries: int = 0
-    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: float = 0.0
 
 
@@ -137,9 +138,9 @@ class HttpSender:
         try:
             response = self._session().post(self.url, files=files, headers=headers, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise SendFailed(_transport_reason(error))
+            raise SendFailed(_transport_reason(error)) from error
         except requests.RequestException as error:
-            raise SendFailed(f"request failed: {type(error).__name__}")
+            raise SendFailed(f"request failed: {type(error).__name__}") from error
         return Reply(response.status_code, response.content, response.headers.get("Content-Type", ""))
 
 

@@ -52,7 +52,8 @@ class Document:
 
     def response_schema(self, status: str = "200") -> dict[str, Any]:
         response = self.resolve(self.operation["responses"][status])
-        return self.resolve(response["content"]["application/json"]["schema"])
+        schema: dict[str, Any] = self.resolve(response["content"]["application/json"]["schema"])
+        return schema
 
 
 def _loader() -> type:

@@ -389,8 +389,9 @@ def two_1(seen: Seen) -> list[Finding] | None:
     found = []
     for path, ok, wanted in checks:
         if well_formed(seen, *path) and not ok(seen.get(*path)):
-            found.append(fail("TWO-1", f"image2 was sent, so {'.'.join(path)} must be {wanted}, got {fmt(seen.get(*path))}",
-                              ".".join(path)))
+            where = ".".join(path)
+            found.append(fail("TWO-1", f"image2 was sent, so {where} must be {wanted}, got {fmt(seen.get(*path))}",
+                              where))
     return found
 
 
@@ -521,7 +522,11 @@ def err_3(seen: Seen) -> list[Finding] | None:
     return found
 
 
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\bat [\w.$]+\([\w]+\.java:\d+\)")
+_TRACEBACK = re.compile(
+    r"Traceback \(most recent call last\)"  # Python
+    r"|File \"[^\"]+\", line \d+"  # a Python frame
+    r"|\bat [\w.$]+\([\w]+\.java:\d+\)"  # a Java frame
+)
 
 
 def err_4(seen: Seen) -> list[Finding] | None:
@@ -621,9 +626,10 @@ def curl_line(exchange: Exchange) -> str:
     words = ["curl", "-sS", "-X", exchange.method, exchange.url]
     for name, value in exchange.request_headers.items():
         lowered = name.lower()
-        if lowered in ("content-length", "content-type", "user-agent", "accept-encoding", "accept", "connection", "host"):
-            if not (lowered == "content-type" and not exchange.parts):
-                continue
+        transport = ("content-length", "content-type", "user-agent", "accept-encoding", "accept", "connection", "host")
+        # Content-Type is kept only for a body that is not multipart (curl writes the multipart one).
+        if lowered in transport and (lowered != "content-type" or exchange.parts):
+            continue
         if lowered == "authorization":
             scheme, _, _ = value.partition(" ")
             value = f"{scheme} $TOKEN" if scheme.lower() == "bearer" else "$AUTHORIZATION"

@@ -26,7 +26,7 @@ EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOT_JUDGED: 3}
 DRAIN_SECONDS = 30.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     env = os.environ.get
     proxy = subparsers.add_parser(
         "proxy",

@@ -46,10 +46,10 @@ def token_fate(authorization: str | None, now: float | None = None) -> str | Non
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return "malformed_token"
     exp = claims.get("exp")
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        # Generous leeway: only a token that expired well before now is called expired.
-        if exp < (time.time() if now is None else now) - 300:
-            return "expired_token"
+    # Generous leeway: only a token that expired well before now is called expired.
+    if (isinstance(exp, (int, float)) and not isinstance(exp, bool)
+            and exp < (time.time() if now is None else now) - 300):
+        return "expired_token"
     return None
 
 

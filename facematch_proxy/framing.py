@@ -65,8 +65,8 @@ class BodyReader:
                 raise ClientGone("the client closed the connection inside a chunked body")
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BadFraming("a chunk size line is not hexadecimal")
+            except ValueError as error:
+                raise BadFraming("a chunk size line is not hexadecimal") from error
             if size == 0:
                 while True:  # trailers, up to the empty line
                     trailer = self.rfile.readline(8192)

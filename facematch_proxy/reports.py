@@ -17,12 +17,19 @@ from pathlib import Path
 from .tally import RuleTally, Tally, Verdict
 
 
+def _counts(counts: object) -> str:
+    """``reason: n, ...`` for one of the count maps of :meth:`Tally.as_dict` (a snapshot taken under its lock)."""
+    if not isinstance(counts, dict):
+        raise TypeError(f"expected a count map, got {type(counts).__name__}")
+    return ", ".join(f"{reason}: {n}" for reason, n in counts.items()) or "none"
+
+
 def render_markdown(tally: Tally) -> str:
     summary = tally.as_dict()
     rules = list(tally.rules.values())
     holding = sum(row.status in ("pass", "warn") for row in rules)
-    unjudged = ", ".join(f"{why}: {n}" for why, n in summary["unjudged"].items()) or "none"  # type: ignore[union-attr]
-    failures = ", ".join(f"{kind}: {n}" for kind, n in summary["upstream_failures"].items()) or "none"  # type: ignore[union-attr]
+    unjudged = _counts(summary["unjudged"])
+    failures = _counts(summary["upstream_failures"])
     lines = [
         "# Advanced Facematch contract report (validating proxy)",
         "",
@@ -61,8 +68,8 @@ def render_markdown(tally: Tally) -> str:
                       f"- Problem: {example.message}",
                       f"- Seen at: {example.at}",
                       "", "```sh", example.curl, "```", ""]
-    lines += ["", "Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
-                  "of the size shown.", ""]
+    lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
+                   "of the size shown."), ""]
     return "\n".join(lines)
 
 

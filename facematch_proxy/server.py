@@ -67,7 +67,7 @@ class ProxyServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def begin(self) -> None:
@@ -246,8 +246,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         conn = self._connection()
         try:
             if conn.sock is None:
-                conn.connect()
-                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                _connect_without_delay(conn)
             conn.putrequest(self.command, upstream.base_path + self.path, skip_host=True, skip_accept_encoding=True)
             named = _connection_tokens(self.headers.get_all("Connection") or [])
             for name, value in self.headers.items():
@@ -379,6 +378,12 @@ def reportable_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
             value = "$" + "".join(ch if ch.isalnum() else "_" for ch in name.upper())
         shown[name] = value
     return shown
+
+
+def _connect_without_delay(conn: http.client.HTTPConnection) -> None:
+    """Open ``conn`` with Nagle's algorithm off: the proxy already sends in whole windows."""
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _connection_tokens(values: list[str]) -> frozenset[str]:

@@ -91,7 +91,8 @@ def classify(error: BaseException, upstream: Upstream) -> Failure:
         return Failure(UpstreamFailure.TIMEOUT, 504,
                        f"upstream timeout: {where} did not answer within {upstream.timeout:g} s")
     if isinstance(error, ConnectionRefusedError):
-        return Failure(UpstreamFailure.REFUSED, 502, f"upstream connection refused: nothing accepts connections at {where}")
+        return Failure(UpstreamFailure.REFUSED, 502,
+                       f"upstream connection refused: nothing accepts connections at {where}")
     if isinstance(error, socket.gaierror):
         return Failure(UpstreamFailure.UNRESOLVED, 502, f"upstream host name {upstream.host!r} could not be resolved")
     if isinstance(error, (ssl.SSLError, ssl.CertificateError)):
@@ -99,7 +100,8 @@ def classify(error: BaseException, upstream: Upstream) -> Failure:
         return Failure(UpstreamFailure.TLS, 502, f"upstream TLS error with {where}: {reason}")
     if isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
                           http.client.IncompleteRead)):
-        return Failure(UpstreamFailure.CLOSED, 502, f"upstream closed the connection: {where} ended it before a full answer")
+        return Failure(UpstreamFailure.CLOSED, 502,
+                       f"upstream closed the connection: {where} ended it before a full answer")
     if isinstance(error, http.client.HTTPException):
         return Failure(UpstreamFailure.OTHER, 502, f"upstream sent something that is not HTTP: {type(error).__name__}")
     return Failure(UpstreamFailure.OTHER, 502, f"upstream network error with {where}: {type(error).__name__}")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -32,7 +32,8 @@ FLAGS = (
 WATCHER = """
 window.__pageProblems = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.__pageProblems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+  window.__pageProblems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
+    + `at ${event.sourceFile}:${event.lineNumber}`);
 });
 window.addEventListener("error", (event) => {
   window.__pageProblems.push(`error: ${event.message} at ${event.filename}:${event.lineno}`);

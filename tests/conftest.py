@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from facematch_contract.tokens import mint_token
 from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
 
 from .live import ROOT, start_server
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.domain import Liveness, Match, Outcome
 from mock_server.jsonbody import encode

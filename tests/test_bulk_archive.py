@@ -127,7 +127,7 @@ def test_results_are_written_atomically(tmp_path: Path) -> None:
 
     members = {"results.csv": b"a,b\n", "broken": object()}  # writestr fails half-way
     with pytest.raises(TypeError):
-        write_archive(destination, members)  # type: ignore[arg-type]
+        write_archive(destination, members)  # type: ignore[arg-type]  # a non-bytes member on purpose
     assert destination.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zip"]
     write_archive(destination, {"results.csv": b"a,b\n"})

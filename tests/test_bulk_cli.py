@@ -75,7 +75,8 @@ def lookup(body: Any, dotted: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def regression_run(mock_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
+def regression_run(mock_url: str, tmp_path_factory: pytest.TempPathFactory
+                   ) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("bulk-cli")
     source = write(folder / "cases.zip", zip_bytes(regression_set()))
     done = run_bulk(str(source), "--base-url", mock_url, "--output", str(folder / "out.zip"))
@@ -99,7 +100,7 @@ def test_every_row_is_what_the_mock_answers_by_hand(regression_run: Any, mock_ur
     assert [row["case"] for row in rows] == sorted(SENT_CASES + NOT_SENT_CASES)
     assert [record["case"] for record in records] == [row["case"] for row in rows]
     statuses = set()
-    for row, record in zip(rows, records):
+    for row, record in zip(rows, records, strict=True):
         if row["case"] in NOT_SENT_CASES:
             assert row["status"] == "" and record["sent"] is False and record["response"] is None
             assert row["error"] == record["error"] != ""

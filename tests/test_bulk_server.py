@@ -78,7 +78,8 @@ def test_a_job_is_queued_then_done(finished_job: Any) -> None:
     assert job["result_url"] == f"/bulk/{job['id']}/result.zip" and job["expires"]
 
 
-def test_the_job_archive_is_what_the_mock_answers_by_hand(finished_job: Any, mock_url: str, auth: dict[str, str]) -> None:
+def test_the_job_archive_is_what_the_mock_answers_by_hand(finished_job: Any, mock_url: str,
+                                                          auth: dict[str, str]) -> None:
     _, _, output = finished_job
     entries = regression_set()
     rows = csv_rows(output["results.csv"])
@@ -233,7 +234,7 @@ def test_work_area_limits_and_clean_up(slow_server: Any, auth: dict[str, str]) -
 
 
 def test_server_logs_hold_no_tokens_or_image_bytes(slow_server: Any, auth: dict[str, str]) -> None:
-    url, tmp = slow_server
+    _url, tmp = slow_server
     token = auth["Authorization"].split()[1]
     journal = next(tmp.glob("facematch-journal-*/journal.jsonl"), None)
     if journal is not None:

@@ -26,7 +26,7 @@ from mock_server.scenarios import QUERY_PARAMETER
 DOC = Document(SPEC_PATH)
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(tmp_path: Path) -> FlaskClient:
     return create_app(Settings(journal_path=tmp_path / "journal.jsonl")).test_client()
 
@@ -47,7 +47,8 @@ def test_every_422_the_mock_gives_fits_the_typed_detail() -> None:
     assert len(kinds) >= 9
     for kind in kinds:
         params = {"field": "image1", "reason": "required", "name": "x"}
-        body = ApiError(kind, params, extra={"available": ["a", "b"]} if kind is ErrorKind.UNKNOWN_EXAMPLE else {}).body()
+        extra = {"available": ["a", "b"]} if kind is ErrorKind.UNKNOWN_EXAMPLE else {}
+        body = ApiError(kind, params, extra=extra).body()
         assert set(body["detail"]) <= set(detail["properties"]), kind
         assert not list(validator.iter_errors(body)), kind
         assert f"`{kind.value}`" in detail["properties"]["error"]["description"], f"{kind.value} is not documented"
@@ -70,11 +71,12 @@ def test_the_kits_schemathesis_run_never_generates_mock_extensions() -> None:
     assert not names & set(mock_extension_parameters()), names
 
 
-@pytest.mark.parametrize("path,method,status", [
+@pytest.mark.parametrize(("path", "method", "status"), [
     ("/healthz", "get", 200), ("/openapi.yaml", "get", 200),
     ("/__mock/requests", "get", 200), ("/__mock/requests", "delete", 204),
 ])
-def test_public_mock_routes_are_declared_public_and_are(client: FlaskClient, path: str, method: str, status: int) -> None:
+def test_public_mock_routes_are_declared_public_and_are(client: FlaskClient, path: str, method: str,
+                                                        status: int) -> None:
     assert DOC.document["paths"][path][method]["security"] == []
     assert getattr(client, method)(path).status_code == status
 

@@ -120,7 +120,8 @@ def test_the_installed_kit_passes_the_installed_mock(installed_mock: str, instal
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     evidence = json.loads((tmp_path / "reports" / "contract-report.json").read_text())
     assert evidence["verdict"] == "PASS" and evidence["contract_sha256"] == _sha((ROOT / "openapi.yaml").read_bytes())
-    assert (tmp_path / "reports" / "contract-junit.xml").is_file() and (tmp_path / "reports" / "contract-report.md").is_file()
+    reports = tmp_path / "reports"
+    assert (reports / "contract-junit.xml").is_file() and (reports / "contract-report.md").is_file()
 
 
 def test_the_installed_pytest_plugin_from_an_empty_folder(installed_mock: str, installed: Installed,

@@ -121,7 +121,7 @@ def test_other_network_shapes_are_refused(model_bytes: bytes) -> None:
 def test_not_a_model_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.dat"
     path.write_bytes(b"\x01\x01\x05hello world")
-    with pytest.raises(ModelFormatError, match="notes.dat"):
+    with pytest.raises(ModelFormatError, match=r"notes\.dat"):
         FaceResNet.from_file(path)
 
 

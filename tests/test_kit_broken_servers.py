@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import requests
 
-from facematch_contract.tokens import mint_token
 from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
 
 from .live import ROOT
 

@@ -18,12 +18,12 @@ def test_each_leniency_lifts_a_constraint_the_contract_has(leniency) -> None:
 
 
 def test_a_moved_node_is_a_clear_error() -> None:
-    with pytest.raises(KeyError, match="update contract_tests/scope.py"):
+    with pytest.raises(KeyError, match=r"update contract_tests/scope\.py"):
         resolve_pointer(Document().document, "/components/schemas/NoSuchSchema")
 
 
 def test_inapplicable_checks_are_schemathesis_checks() -> None:
-    import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
+    import schemathesis.specs.openapi.checks  # noqa: F401 - imported to register the OpenAPI checks
     from schemathesis.checks import CHECKS
 
     assert set(NOT_APPLICABLE_CHECKS) <= set(CHECKS.get_all_names())

@@ -89,7 +89,7 @@ class _Refusing(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
+@pytest.fixture
 def refusing_server() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -104,7 +104,7 @@ def test_no_token_for_a_server_that_is_not_the_mock(refusing_server: str, tmp_pa
     assert_not_judged(outcome, f"no token for {refusing_server}: pass --token TOKEN")
 
 
-@pytest.fixture()
+@pytest.fixture
 def silent_server() -> Iterator[str]:
     """Accepts connections and reads, but never answers."""
     listener = socket.create_server(("127.0.0.1", 0))

@@ -9,13 +9,13 @@ import warnings
 from urllib.parse import urlsplit
 
 import jwt
-from jwt.warnings import InsecureKeyLengthWarning
 import pytest
 import requests
+from jwt.warnings import InsecureKeyLengthWarning
 from PIL import Image
 
-from facematch_contract.tokens import mint_token
 from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES
+from facematch_contract.tokens import mint_token
 
 from .client import image_files, post
 from .conftest import fixture_path
@@ -38,7 +38,7 @@ def big_jpeg(target: int) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "name,message",
+    ("name", "message"),
     [
         ("empty.jpg", "image1 is empty"),
         ("tiny.jpg", "image1 is too small: 398 bytes (the minimum is 1024 bytes)"),
@@ -64,7 +64,9 @@ def test_err1_image_too_large(mock_url: str, auth: dict[str, str]) -> None:
     data = big_jpeg(MAX_IMAGE_BYTES + 200_000)
     response = post(mock_url, image_files(data), headers=auth)
     assert response.status_code == 400
-    assert response.json() == {"msg": f"image1 is too large: over {MAX_IMAGE_BYTES} bytes (the maximum is {MAX_IMAGE_BYTES} bytes)"}
+    assert response.json() == {
+        "msg": f"image1 is too large: over {MAX_IMAGE_BYTES} bytes (the maximum is {MAX_IMAGE_BYTES} bytes)"
+    }
 
 
 def test_a_request_far_over_the_limit_is_refused_without_reading_it(mock_url: str, token: str) -> None:
@@ -109,7 +111,7 @@ def not_yet_valid() -> str:
 
 
 @pytest.mark.parametrize(
-    "header,message",
+    ("header", "message"),
     [
         (None, "missing bearer token: send Authorization: Bearer <token>"),
         ("Basic dXNlcjpwYXNz", "malformed bearer token"),
@@ -160,7 +162,7 @@ def test_err3_empty_form(mock_url: str, auth: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type,data",
+    ("content_type", "data"),
     [("application/json", b'{"image1": "x"}'), ("application/x-www-form-urlencoded", b"image1=x"), (None, b"")],
 )
 def test_err3_not_multipart(mock_url: str, auth: dict[str, str], content_type: str | None, data: bytes) -> None:

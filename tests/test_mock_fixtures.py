@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -14,8 +15,6 @@ from mock_server.engines.canned import derived_liveness
 from .client import image_files, post
 from .conftest import FIXTURES, fixture_bytes
 from .live import start_server
-
-import json
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 ENTRIES = MANIFEST["fixtures"]
@@ -76,7 +75,7 @@ def test_fixture_alone(mock_url: str, auth: dict[str, str], entry: dict[str, Any
 PAIRS = [(a, b) for a, b in itertools.product(FACES, FACES) if a is not b][::3]
 
 
-@pytest.mark.parametrize("first,second", PAIRS, ids=[f"{a['file']}+{b['file']}" for a, b in PAIRS])
+@pytest.mark.parametrize(("first", "second"), PAIRS, ids=[f"{a['file']}+{b['file']}" for a, b in PAIRS])
 def test_fixture_pairs(mock_url: str, auth: dict[str, str], first: dict, second: dict) -> None:
     response = post(mock_url, image_files(fixture_bytes(first), fixture_bytes(second)), headers=auth)
     assert response.status_code == 200

@@ -124,7 +124,8 @@ def test_strict_mode_reports_a_response_that_breaks_the_contract(tmp_path, token
     variant.write_text(yaml.safe_dump(spec))
     auth = {"Authorization": f"Bearer {token}"}
     with start_server("--strict", "--spec", str(variant), "--workers", "1") as url:
-        good = requests.post(url + "/advanced_facematch", files=image_files(fixture_path("recapture.jpg").read_bytes()), headers=auth, timeout=10)
+        photo = fixture_path("recapture.jpg").read_bytes()
+        good = requests.post(url + "/advanced_facematch", files=image_files(photo), headers=auth, timeout=10)
         assert good.json()["overall_confidence"] == 0 and "X-Contract-Violation" not in good.headers
         bad = requests.post(url + "/advanced_facematch", files=image_files(FACE), headers=auth, timeout=10)
         assert bad.json()["overall_confidence"] > 50

@@ -28,16 +28,20 @@ def line_of(logger_class: type, tmp_path: Path, name: str, fmt: str, resp: objec
 
 
 CASES = [
-    (SimpleNamespace(status="200 OK", sent=380, headers=[("Content-Type", "application/json"), ("X-Correlation-ID", "abc")]),
-     {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "POST", "RAW_URI": "/advanced_facematch", "SERVER_PROTOCOL": "HTTP/1.1"}),
-    (SimpleNamespace(status="401 UNAUTHORIZED", sent=0, headers=[("x-correlation-id", 'q"uote'), ("X-Correlation-ID", "last")]),
-     {"REMOTE_ADDR": "10.0.0.7", "REQUEST_METHOD": "POST", "RAW_URI": '/sumi/v1/advanced_facematch?__example="x"%20y', "SERVER_PROTOCOL": "HTTP/1.0"}),
+    (SimpleNamespace(status="200 OK", sent=380,
+                     headers=[("Content-Type", "application/json"), ("X-Correlation-ID", "abc")]),
+     {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "POST", "RAW_URI": "/advanced_facematch",
+      "SERVER_PROTOCOL": "HTTP/1.1"}),
+    (SimpleNamespace(status="401 UNAUTHORIZED", sent=0,
+                     headers=[("x-correlation-id", 'q"uote'), ("X-Correlation-ID", "last")]),
+     {"REMOTE_ADDR": "10.0.0.7", "REQUEST_METHOD": "POST", "RAW_URI": '/sumi/v1/advanced_facematch?__example="x"%20y',
+      "SERVER_PROTOCOL": "HTTP/1.0"}),
     (SimpleNamespace(status=204, headers=[]),
      {"REQUEST_METHOD": "OPTIONS", "RAW_URI": "/advanced_facematch", "SERVER_PROTOCOL": "HTTP/1.1"}),
 ]
 
 
-@pytest.mark.parametrize("resp,environ", CASES)
+@pytest.mark.parametrize(("resp", "environ"), CASES)
 def test_the_lean_line_is_gunicorns_line(tmp_path: Path, resp: object, environ: dict[str, str]) -> None:
     lean = line_of(lean_access_logger(), tmp_path, "lean", ACCESS_LOG_FORMAT, resp, environ)
     reference = line_of(Logger, tmp_path, "gunicorn", ACCESS_LOG_FORMAT, resp, environ)

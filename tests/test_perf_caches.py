@@ -21,12 +21,12 @@ from pathlib import Path
 import jwt
 import pytest
 
-from mock_server import api
-from mock_server.api import Answers, VerifiedTokens
-from facematch_contract.tokens import mint_token
-from mock_server.auth import LEEWAY_SECONDS, Authenticator
 from facematch_contract import FIXTURES_DIR
 from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.tokens import mint_token
+from mock_server import api
+from mock_server.api import Answers, VerifiedTokens
+from mock_server.auth import LEEWAY_SECONDS, Authenticator
 from mock_server.domain import CheckedImage
 from mock_server.engines.canned import CannedEngine
 from mock_server.errors import ApiError, ErrorKind
@@ -67,7 +67,9 @@ def test_refusals_are_never_remembered() -> None:
     auth = CountingAuth("jwt", SECRET)
     tokens = VerifiedTokens(auth)
     forged = "Bearer " + mint_token("another-secret-of-enough-length-0123456789")
-    for header, kind in [(forged, ErrorKind.TOKEN_INVALID), (None, ErrorKind.TOKEN_MISSING), ("Bearer abc", ErrorKind.TOKEN_MALFORMED)]:
+    refusals = [(forged, ErrorKind.TOKEN_INVALID), (None, ErrorKind.TOKEN_MISSING),
+                ("Bearer abc", ErrorKind.TOKEN_MALFORMED)]
+    for header, kind in refusals:
         for _ in range(2):
             with pytest.raises(ApiError) as caught:
                 tokens.verify(header)
@@ -150,7 +152,7 @@ def test_engine_refusals_are_not_remembered() -> None:
             Refusing.calls += 1
             raise ApiError(ErrorKind.NO_FACE, {"field": "image1"})
 
-    answers = Answers(Refusing(), remember=True)  # type: ignore[arg-type]
+    answers = Answers(Refusing(), remember=True)  # type: ignore[arg-type]  # a stand-in engine, duck-typed
     for _ in range(2):
         with pytest.raises(ApiError):
             answers.body(checked("image1", "ab" * 32), None)
@@ -161,7 +163,7 @@ def test_engines_other_than_canned_are_always_asked() -> None:
     engine = CannedEngine(FixtureIndex([]))
     calls = []
     original = engine.evaluate
-    engine.evaluate = lambda *images: calls.append(1) or original(*images)  # type: ignore[method-assign]
+    engine.evaluate = lambda *images: calls.append(1) or original(*images)  # type: ignore[method-assign]  # counts calls
     answers = Answers(engine, remember=False)
     for _ in range(3):
         answers.body(checked("image1", "cd" * 32), None)

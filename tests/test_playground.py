@@ -36,7 +36,7 @@ REQUIRED_CSP = {
 
 
 def client(**settings: object) -> FlaskClient:
-    return create_app(Settings(**settings)).test_client()  # type: ignore[arg-type]
+    return create_app(Settings(**settings)).test_client()  # type: ignore[arg-type]  # each test passes valid fields
 
 
 def csp(header: str) -> dict[str, str]:
@@ -158,7 +158,8 @@ def test_no_token_with_a_configured_secret_but_a_note_on_what_to_paste() -> None
     token = client(jwt_secret="a-configured-secret-at-least-32-bytes-long").get("/playground/config.json").json["token"]
     assert token["dev_token"] is None
     assert "facematch token --jwt-secret" in token["hint"]
-    assert verifies(Settings(jwt_secret="a-configured-secret-at-least-32-bytes-long"), mint_token("a-configured-secret-at-least-32-bytes-long"))
+    secret = "a-configured-secret-at-least-32-bytes-long"
+    assert verifies(Settings(jwt_secret=secret), mint_token(secret))
 
 
 def test_any_token_mode_fills_one_in() -> None:

@@ -14,14 +14,15 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
 from PIL import Image, ImageOps
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -82,7 +83,8 @@ def choose_file(browser: Browser, element_id: str, path: Path | None) -> None:
 
 
 def result_count(browser: Browser) -> int:
-    return int(browser.driver.execute_script("return Number(document.getElementById('single-result').dataset.count || 0)"))
+    script = "return Number(document.getElementById('single-result').dataset.count || 0)"
+    return int(browser.driver.execute_script(script))
 
 
 RENDERED = """
@@ -93,7 +95,8 @@ const headerValues = pairs("#res-headers dd");
 return {
   status: text("res-status"),
   tone: document.getElementById("res-summary").dataset.tone,
-  summary: Object.fromEntries([...document.querySelectorAll("#res-summary dd")].map((node) => [node.dataset.key, node.textContent])),
+  summary: Object.fromEntries(
+    [...document.querySelectorAll("#res-summary dd")].map((node) => [node.dataset.key, node.textContent])),
   json: text("res-json"),
   headers: Object.fromEntries(headerNames.map((name, index) => [name, headerValues[index]])),
   curl: document.getElementById("res-curl").value,
@@ -288,7 +291,8 @@ zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true
 
 def test_photos_and_archives_can_be_dropped(page: Browser, tmp_path: Path) -> None:
     photo = fixture_path("astronaut_a.jpg")
-    page.driver.execute_script(DROP, "drop-image1", photo.name, "image/jpeg", base64.b64encode(photo.read_bytes()).decode())
+    encoded = base64.b64encode(photo.read_bytes()).decode()
+    page.driver.execute_script(DROP, "drop-image1", photo.name, "image/jpeg", encoded)
     page.wait().until(lambda d: d.execute_script("return document.getElementById('preview-image1').naturalWidth > 0"))
     assert page.driver.execute_script("return document.getElementById('image1').files[0].name") == photo.name
     shown = send_current(page)
@@ -395,7 +399,8 @@ def check_report(browser: Browser) -> dict[str, Any]:
     refusal = driver.find_elements(By.CSS_SELECTOR, "#zip-check .refusal")
     return {
         "refusal": refusal[0].text if refusal else None,
-        "cases": [item.get_attribute("data-case") for item in driver.find_elements(By.CSS_SELECTOR, "#zip-check .cases li")],
+        "cases": [item.get_attribute("data-case")
+                  for item in driver.find_elements(By.CSS_SELECTOR, "#zip-check .cases li")],
         "problems": [
             (item.get_attribute("data-case"), item.get_attribute("data-entry"), item.get_attribute("data-reason"))
             for item in driver.find_elements(By.CSS_SELECTOR, "#zip-check .problems li")

@@ -208,7 +208,7 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
         straight_contract = requests.get(mock_url + "/openapi.yaml", timeout=10)
         assert contract.content == straight_contract.content
         assert contract.headers.get(VIOLATION) == straight_contract.headers.get(VIOLATION)  # the upstream's own
-    for call, through, straight in zip(calls, answers, direct):
+    for call, through, straight in zip(calls, answers, direct, strict=True):
         assert VIOLATION not in through.headers, f"{call.what}: {through.headers[VIOLATION]}"
         assert through.status_code == straight.status_code, call.what
         assert through.content == straight.content, call.what
@@ -219,7 +219,7 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
     assert proxy.exit_code == 0, proxy.log
     report = proxy.report()
     assert report["verdict"] == "PASS" and report["failing_rules"] == []
-    assert {row["id"]: row["checked"] > 0 for row in report["rules"]} == {rule: True for rule in RULE_IDS}
+    assert {row["id"]: row["checked"] > 0 for row in report["rules"]} == dict.fromkeys(RULE_IDS, True)
     assert "**Verdict: PASS**" in proxy.markdown() and proxy.junit_failing() == set()
     # Tokens are passed through (the mock accepted them) and never written anywhere.
     for text in (proxy.log, proxy.markdown(), json.dumps(report),
@@ -231,7 +231,8 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
     assert len(list((tmp_path / "cassette").glob("*.json"))) == 6
 
 
-def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: tuple[str, str],
+                                                         tmp_path: Path) -> None:
     """A burst of clients connecting at once (more than the mock has workers) through one proxy."""
     token, _ = tokens
     names = ["hopper_a.jpg", "hopper_b.jpg", "astronaut_a.jpg", "astronaut_b.jpg", "recapture.jpg", "collage.jpg"]
@@ -355,7 +356,8 @@ def test_each_broken_upstream_is_named_by_its_rule_in_the_header_and_the_report(
 # --- recording and replay --------------------------------------------------------------------
 
 
-def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: tuple[str, str],
+                                                         tmp_path: Path) -> None:
     """Recorded from an upstream whose answers differ from the canned engine's (LIVE-2's
     broken server), so a replay that fell back to the engine would be caught."""
     token, expired = tokens
@@ -368,7 +370,8 @@ def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: 
             recorded = [call.send(proxy.url, session) for call in calls]
     canned = [call.send(mock_url, requests.Session()) for call in calls]
     assert [r.status_code for r in recorded] == [200, 200, 200, 200, 400]
-    assert any(r.content != c.content for r, c in zip(recorded, canned)), "the recording equals the canned answers"
+    assert any(r.content != c.content for r, c in zip(recorded, canned, strict=True)), \
+        "the recording equals the canned answers"
     images = {p.name: p.read_bytes() for p in (cassette / "images").iterdir()}
     for call in calls:
         for _, data in call.images:
@@ -378,7 +381,7 @@ def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: 
     with start_server("--replay", str(cassette), "--workers", "1") as replay_url:
         replayed = [call.send(replay_url, requests.Session()) for call in calls]
         fallback = Call("not recorded", (("image1", stranger),), token).send(replay_url, requests.Session())
-    for call, first, again in zip(calls, recorded, replayed):
+    for call, first, again in zip(calls, recorded, replayed, strict=True):
         assert (again.status_code, again.content) == (first.status_code, first.content), call.what
         assert again.headers["Content-Type"] == first.headers["Content-Type"]
     canned_stranger = Call("not recorded", (("image1", stranger),), token).send(mock_url, requests.Session())
@@ -443,7 +446,8 @@ def test_upstream_failures_are_answered_with_the_documented_json(
     mock_port = mock_url.rsplit(":", 1)[1]
     with silent_listener() as silent, cut_short_upstream() as cut:
         cases = (
-            ("refused", f"http://127.0.0.1:{free_port()}", 502, "connection refused", "connection_refused", signal.SIGINT),
+            ("refused", f"http://127.0.0.1:{free_port()}", 502, "connection refused", "connection_refused",
+             signal.SIGINT),
             ("timeout", f"http://127.0.0.1:{silent}", 504, "did not answer within 1 s", "timeout", signal.SIGTERM),
             ("tls", f"https://127.0.0.1:{mock_port}", 502, "TLS error", "tls_error", signal.SIGTERM),
             ("cut", f"http://127.0.0.1:{cut}", 502, "closed the connection", "connection_closed", signal.SIGTERM),
@@ -507,8 +511,9 @@ def test_real_mode_upstream_conforms_through_the_proxy(tokens: tuple[str, str], 
     with start_server("--mode", "real", "--models-dir", str(MODELS), "--workers", "1", ready_timeout=180) as real_url:
         with run_proxy(real_url, tmp_path / "out", "--quiet") as proxy:
             session = requests.Session()
-            answers = [Call(f"{first} + {second}", tuple((name, (FACES / "images" / file).read_bytes())
-                                                         for name, file in (("image1", first), ("image2", second)) if file),
+            answers = [Call(f"{first} + {second}",
+                            tuple((name, (FACES / "images" / file).read_bytes())
+                                  for name, file in (("image1", first), ("image2", second)) if file),
                             token).send(proxy.url, session) for first, second in pairs]
     for response in answers:
         assert response.status_code == 200, response.text

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from .shared_data import FACES, MODELS, require_models
-
 from .client import image_files, post
 from .live import start_server
+from .shared_data import FACES, MODELS, require_models
 
 require_models("real-mode HTTP tests")
 

@@ -25,28 +25,28 @@ from .shared_data import FACES, MODELS, require_models
 
 require_models("real-model tests")
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
+import numpy as np
+from PIL import Image, ImageOps
 
-from mock_server import cli_models  # noqa: E402
-from mock_server.config import RealModeSettings  # noqa: E402
-from mock_server.domain import CheckedImage  # noqa: E402
-from mock_server.engines.face_model import FaceModel, face_distance  # noqa: E402
-from mock_server.engines.liveness_model import (  # noqa: E402
+from mock_server import cli_models
+from mock_server.config import RealModeSettings
+from mock_server.domain import CheckedImage
+from mock_server.engines.face_model import FaceModel, face_distance
+from mock_server.engines.liveness_model import (
     LivenessModel,
     LivenessNet,
     crop_box,
     resize_bilinear,
 )
-from mock_server.engines.real import (  # noqa: E402
+from mock_server.engines.real import (
     Analyser,
     ImageAnalysis,
     ImageFailure,
     RealEngine,
     match_confidence,
 )
-from mock_server.errors import ApiError, ErrorKind  # noqa: E402
-from mock_server.models_fetch import (  # noqa: E402
+from mock_server.errors import ApiError, ErrorKind
+from mock_server.models_fetch import (
     KnownFile,
     ModelsError,
     ModelSpec,
@@ -119,7 +119,7 @@ def test_crop_box_scale_is_capped_by_the_image() -> None:
     # A 300-pixel face in a 480-high image: s = min(479/300, 639/300, 4.0) = 1.5966...
     x1, y1, x2, y2 = crop_box(640, 480, (170, 90, 300, 300), 4.0)
     assert (y1, y2) == (0, 479)
-    assert 0 <= x1 and x2 <= 639
+    assert x1 >= 0 and x2 <= 639
 
 
 def test_bilinear_resize_samples_pixel_centres() -> None:
@@ -274,7 +274,8 @@ def test_engine_is_safe_across_threads(engine: RealEngine) -> None:
     pairs = [("fr_obama.jpg", "fr_obama2.jpg"), ("df_img4.jpg", "df_img2.jpg")] * 2
     expected = {pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])) for pair in pairs}
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])), pairs))
+        results = list(pool.map(lambda pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])),
+                                pairs))
     assert results == [expected[pair] for pair in pairs]
 
 
@@ -305,11 +306,9 @@ def _detection_image(name: str, analyser: Analyser, scale: float) -> np.ndarray:
 def test_partial_face_is_not_usable(field: str, engine: RealEngine) -> None:
     partial = checked(field, "fr_obama_partial_face.jpg")
     other = checked("image1" if field == "image2" else "image2", "fr_obama.jpg")
+    first, second = (partial, other) if field == "image1" else (other, partial)
     with pytest.raises(ApiError) as caught:
-        if field == "image1":
-            engine.evaluate(partial, other)
-        else:
-            engine.evaluate(other, partial)
+        engine.evaluate(first, second)
     assert caught.value.kind is ErrorKind.NO_FACE
     assert caught.value.status == 400
     assert caught.value.body() == {"msg": f"no usable face found in {field}"}
@@ -343,7 +342,7 @@ def test_exif_orientation_is_applied(analyser: Analyser) -> None:
 # --------------------------------------------------------------------------- model files
 
 
-@pytest.fixture()
+@pytest.fixture
 def model_server() -> Iterator[str]:
     """A local HTTP server publishing the shared models folder (read-only)."""
     handler = functools.partial(_QuietHandler, directory=str(MODELS))
@@ -358,7 +357,7 @@ def model_server() -> Iterator[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass
 
 
@@ -388,13 +387,13 @@ def test_fetch_base_url_from_environment(tmp_path: Path, model_server: str, monk
 
 
 def test_fetch_refuses_a_hash_mismatch_and_leaves_nothing(tmp_path: Path, model_server: str) -> None:
-    with pytest.raises(ModelsError, match="refusing .*sha256"):
+    with pytest.raises(ModelsError, match=r"refusing .*sha256"):
         fetch_models(tmp_path, model_server, specs=_shared_specs(v2_sha="0" * 64))
     assert list(tmp_path.iterdir()) == []  # no target, no partial file
 
 
 def test_fetch_reports_a_missing_file(tmp_path: Path, model_server: str) -> None:
-    with pytest.raises(ModelsError, match="download of .*MiniFASNetV2.onnx failed"):
+    with pytest.raises(ModelsError, match=r"download of .*MiniFASNetV2\.onnx failed"):
         fetch_models(tmp_path, model_server)  # the public names are not published here
     assert list(tmp_path.iterdir()) == []
 
@@ -429,7 +428,7 @@ def test_locate_missing_files_names_both_namings(tmp_path: Path) -> None:
 def test_locate_rejects_a_corrupt_file(tmp_path: Path) -> None:
     (tmp_path / SHARED_V1SE.name).symlink_to(SHARED_V1SE)
     (tmp_path / "MiniFASNetV2.onnx").write_bytes(b"not a model")
-    with pytest.raises(ModelsError, match="MiniFASNetV2.onnx: sha256 is .*expected b32929"):
+    with pytest.raises(ModelsError, match=r"MiniFASNetV2\.onnx: sha256 is .*expected b32929"):
         locate_models(tmp_path)
 
 

@@ -6,7 +6,8 @@ import io
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server.errors import ApiError, ErrorKind
 from mock_server.uploads import read_form
@@ -49,12 +50,13 @@ values = st.binary(max_size=3000) | st.sampled_from([b"", b"\r\n", b"--", b"\r\n
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["image1", "image2", "unique_id"]), values), max_size=4), st.integers(0, 10**6))
+@given(st.lists(st.tuples(st.sampled_from(["image1", "image2", "unique_id"]), values), max_size=4),
+       st.integers(0, 10**6))
 def test_parts_come_back_exactly(fields: list[tuple[str, bytes]], seed: int) -> None:
     body = encode_form(fields)
     parts = read_form(TrickleStream(body, seed), CONTENT_TYPE, binary_fields=BINARY, image_limit=10**6, max_body=10**7)
     assert [(part.name, part.data) for part in parts] == fields
-    assert all(part.size == len(value) for part, (_, value) in zip(parts, fields))
+    assert all(part.size == len(value) for part, (_, value) in zip(parts, fields, strict=True))
 
 
 def test_a_part_over_its_limit_is_counted_not_kept() -> None:
@@ -74,7 +76,7 @@ def test_the_body_limit_stops_reading() -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type,kind",
+    ("content_type", "kind"),
     [
         ("application/json", ErrorKind.NOT_MULTIPART),
         ("multipart/form-data", ErrorKind.MALFORMED_MULTIPART),
