@@ -164,10 +164,10 @@ def huge_image(photo: bytes | None = None) -> bytes:
 
 def upscaled(photo: bytes, width: int) -> bytes:
     """The photo scaled up to ``width`` pixels wide (JPEG): services that choke on large frames."""
-    with Image.open(io.BytesIO(photo)) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        height = round(image.height * width / image.width)
-        return encode(image.resize((width, height), Image.Resampling.BICUBIC), "JPEG", 88)
+    with Image.open(io.BytesIO(photo)) as opened:
+        image = ImageOps.exif_transpose(opened).convert("RGB")
+    height = round(image.height * width / image.width)
+    return encode(image.resize((width, height), Image.Resampling.BICUBIC), "JPEG", 88)
 
 
 _TEXT = (b"This is a plain text file, not a photograph. It has no image signature of any kind, "

@@ -61,7 +61,8 @@ class KitRun:
     output: str
 
     def summary(self) -> str:
-        return f"{self.target}: exit {self.exit_code}, failed {sorted(self.failed)}, seed {self.seed}, {self.seconds:.1f} s"
+        return (f"{self.target}: exit {self.exit_code}, failed {sorted(self.failed)}, seed {self.seed}, "
+                f"{self.seconds:.1f} s")
 
 
 def run_kit(target: str, url: str, out: Path, seed: int, max_examples: int) -> KitRun:
@@ -116,19 +117,20 @@ def conforming_jobs(seeds_per_stack: int, rng: random.Random) -> list[Job]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, KitRun]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, KitRun]:
     """Every visible bug once, and each conforming stack with a random seed."""
     jobs = conforming_jobs(CONFORMING_SEEDS, random.Random()) + bug_jobs(BUGS)
-    yield serve_and_check(jobs, tmp_path_factory.mktemp("vendors"))
+    return serve_and_check(jobs, tmp_path_factory.mktemp("vendors"))
 
 
 @pytest.fixture(scope="module")
-def holdout_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, KitRun]]:
-    yield serve_and_check(bug_jobs(HOLDOUT_BUGS), tmp_path_factory.mktemp("holdout"))
+def holdout_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, KitRun]:
+    return serve_and_check(bug_jobs(HOLDOUT_BUGS), tmp_path_factory.mktemp("holdout"))
 
 
 def assert_conforms(run: KitRun) -> None:
-    assert run.exit_code == 0 and not run.failed, f"conforming server judged non-conforming: {run.summary()}\n{run.output}"
+    assert run.exit_code == 0 and not run.failed, (
+        f"conforming server judged non-conforming: {run.summary()}\n{run.output}")
 
 
 def assert_caught(bug: Bug, run: KitRun) -> None:

@@ -165,7 +165,7 @@ class VendorC:
                 self.authenticate(incoming.headers.get("authorization"))
         except Stop as stop:
             return self.finish(incoming, stop.reply)
-        except Exception:  # noqa: BLE001 - what a bug reaches
+        except Exception:
             return self.finish(incoming, _json(500, {"msg": "internal error"}))
         if length < 0:
             return self.finish(incoming, _json(400, {"msg": "invalid Content-Length"}))
@@ -203,7 +203,7 @@ class VendorC:
             reply = stop.reply
         except PhotoError as error:
             reply = _json(400, {"msg": TEXTS[error.problem].format(field=error.field)})
-        except Exception:  # noqa: BLE001 - what a bug reaches
+        except Exception:
             reply = _json(500, {"msg": "internal error"})
         return self.finish(incoming, reply)
 

@@ -52,7 +52,7 @@ def sniff(data: bytes) -> str | None:
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 return image.format
-    except Exception:  # noqa: BLE001 - any failure to recognise the bytes means "not an image"
+    except Exception:
         return None
 
 
@@ -64,7 +64,7 @@ def decode(field: str, data: bytes, filename: str | None, tolerate_errors: bool 
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise PhotoError(field, Problem.TOO_MANY_PIXELS) from exc
-    except Exception as exc:  # noqa: BLE001 - unrecognised bytes
+    except Exception as exc:
         raise PhotoError(field, Problem.UNSUPPORTED) from exc
     if image.format not in ACCEPTED_FORMATS:
         raise PhotoError(field, Problem.UNSUPPORTED)
@@ -72,18 +72,18 @@ def decode(field: str, data: bytes, filename: str | None, tolerate_errors: bool 
         raise PhotoError(field, Problem.TOO_MANY_PIXELS)
     try:
         image.load()
-    except Exception as exc:  # noqa: BLE001 - truncated or corrupt data, whatever the decoder says
+    except Exception as exc:
         if not tolerate_errors:
             raise PhotoError(field, Problem.CORRUPT) from exc
     upright = image
     orientation = 1
     try:
         orientation = int(image.getexif().get(0x0112, 1))
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     try:
         upright = ImageOps.exif_transpose(image) or image
-    except Exception:  # noqa: BLE001 - a broken EXIF block does not make the photo unusable
+    except Exception:
         pass
     upright.format = image.format
     return DecodedImage(field, data, filename, upright, orientation)

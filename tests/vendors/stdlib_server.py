@@ -180,7 +180,7 @@ class VendorA:
             reply = front or self.handle(incoming)
         except _Replied as replied:
             reply = replied.reply
-        except Exception:  # noqa: BLE001 - the naive catch-all a bug reaches
+        except Exception:
             reply = Reply(500, (("Content-Type", "text/plain"),), traceback.format_exc().encode())
         if front is not None:  # a gateway's answer is passed on as it is
             return self.bug.reply(incoming, front)
