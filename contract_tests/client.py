@@ -68,7 +68,7 @@ class Client:
             url=response.request.url or self.target.operation_url,
             request_headers=dict(response.request.headers),
             parts=summarise(request),
-            sent_image2=request.sends_image2,
+            sent_image2=request.sends_image2 and not (request.image2_either_way and _answered_one_photo(response)),
             sent_correlation_id=request.correlation_id,
             status=response.status_code,
             response_headers=dict(response.headers),
@@ -102,6 +102,15 @@ def unreachable(url: str, error: BaseException, about: str = "") -> KitProblem:
                       str(error))
     reason = found.group(0) if found else (str(error)[:200] or type(error).__name__)
     return KitProblem(ProblemKind.UNREACHABLE, f"could not connect to {url}: {reason}")
+
+
+def _answered_one_photo(response: requests.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    image2 = body.get("image2") if isinstance(body, dict) else None
+    return response.status_code == 200 and isinstance(image2, dict) and image2.get("input_provided") == "False"
 
 
 def summarise(request: KitRequest) -> tuple[Part, ...]:

@@ -42,6 +42,9 @@ class KitRequest:
     #: For requests that are not multipart: the raw body and its Content-Type.
     raw_body: bytes | None = None
     raw_content_type: str | None = None
+    #: image2 is sent in a form a server may read either way (a part without a file name may
+    #: be taken as a text field): a 200 is judged in the mode the answer chose.
+    image2_either_way: bool = False
 
     @property
     def sends_image2(self) -> bool:

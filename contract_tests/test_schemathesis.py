@@ -84,5 +84,7 @@ def describe(error: BaseException) -> list[tuple[str, str]]:
         checks = getattr(failure, "checks", ()) or (type(failure).__name__,)
         title = getattr(failure, "title", "") or ""
         message = getattr(failure, "message", "") or str(failure)
-        found.append((checks[0], f"{title}: {message}".strip(": ")[:1000]))
+        # One failure class serves the body and the header checks: name the header one by its title.
+        name = "response_headers_conformance" if title.startswith("Response header") else checks[0]
+        found.append((name, f"{title}: {message}".strip(": ")[:1000]))
     return found
