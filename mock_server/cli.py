@@ -148,7 +148,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="bulk jobs (POST /bulk) that may be queued or running at once")
     serve.add_argument("--bulk-ttl", type=int, default=Settings.bulk_ttl_seconds,
                        help="seconds a finished bulk job's results are kept")
-    serve.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, seconds")
+    serve.add_argument("--timeout", type=int, default=30,
+                       help="seconds a worker may go without a heartbeat before gunicorn restarts it")
+    serve.add_argument("--idle-timeout", type=float, default=Settings.idle_timeout_s,
+                       help="seconds a connection may wait with no byte of a request (then 408, closed)")
+    serve.add_argument("--header-timeout", type=float, default=Settings.header_timeout_s,
+                       help="seconds a request's line and headers may take to arrive (then 408, closed)")
+    serve.add_argument("--body-timeout", type=float, default=Settings.body_timeout_s,
+                       help="seconds a request's body may take to arrive after its headers (then 408, closed)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(func=run_serve)
 
@@ -172,6 +179,9 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         latency_ms=args.latency,
         journal_path=journal_path,
         journal_limit=args.journal_limit,
+        idle_timeout_s=args.idle_timeout,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
         spec_path=args.spec,
         real=RealModeSettings(
             models_dir=args.models_dir,
@@ -182,7 +192,7 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .server import GunicornServer
+    from .server import WORKER_CLASS, GunicornServer
 
     if args.mode == "real":
         problem = real_mode_problem(args.models_dir)
@@ -207,7 +217,9 @@ def run_serve(args: argparse.Namespace) -> int:
         "bind": f"{args.host}:{args.port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        # Every worker reads connections with an asyncio front and runs the app on
+        # complete requests in ``threads`` threads (mock_server/server.py).
+        "worker_class": WORKER_CLASS,
         "timeout": args.timeout,
         "graceful_timeout": 5,
         "accesslog": None if args.quiet else "-",

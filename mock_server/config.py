@@ -61,6 +61,15 @@ class Settings:
     #: Seconds a finished bulk job's result archive is kept.
     bulk_ttl_seconds: int = 3600
 
+    #: Server layer (mock_server/http_front.py), in seconds: how long a connection may wait
+    #: with no byte of a request, how long a request's headers and then its body may take
+    #: to arrive in full. Past each the connection is answered 408 (JSON) and closed.
+    idle_timeout_s: float = 15.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    #: Request line plus headers, in bytes (larger: 431, JSON).
+    max_header_bytes: int = 32 * 1024
+
     @property
     def max_body_bytes(self) -> int:
         """Two full-size images plus room for the form's other parts and framing."""

@@ -48,6 +48,10 @@ class ErrorKind(Enum):
     BULK_UNKNOWN = "bulk_unknown"
     BULK_NOT_READY = "bulk_not_ready"
     BULK_FAILED = "bulk_failed"
+    # The server layer (mock_server/http_front.py): HTTP that never reached the app.
+    REQUEST_TIMEOUT = "request_timeout"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    MALFORMED_HTTP = "malformed_http"
     # Outside the operation (still JSON, never HTML: ERR-4).
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -104,6 +108,9 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.BULK_UNKNOWN: ErrorSpec(404, "no bulk job {id}: unknown, deleted or expired"),
     ErrorKind.BULK_NOT_READY: ErrorSpec(409, "bulk job {id} is {status}: {done} of {total} cases done"),
     ErrorKind.BULK_FAILED: ErrorSpec(409, "bulk job {id} failed and has no result: {reason}"),
+    ErrorKind.REQUEST_TIMEOUT: ErrorSpec(408, "request timed out: {what} did not arrive within {seconds:g} s"),
+    ErrorKind.HEADERS_TOO_LARGE: ErrorSpec(431, "request headers are too large (the maximum is {limit} bytes)"),
+    ErrorKind.MALFORMED_HTTP: ErrorSpec(400, "malformed HTTP request: {reason}"),
     ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
     ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
     ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),

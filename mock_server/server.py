@@ -1,13 +1,31 @@
-"""Runs the app under gunicorn (never the Flask development server)."""
+"""Runs the app under gunicorn (never the Flask development server).
+
+gunicorn's master forks and supervises the workers (restarts, signals, graceful stops);
+each worker is a :class:`BufferingWorker`: an asyncio loop that reads connections with the
+HTTP front of :mod:`mock_server.http_front` and runs the Flask app on complete requests in
+a small thread pool. Measured against gunicorn's sync and gthread workers in
+docs/performance.md ("Slow clients").
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
 
 from .app import create_app
 from .config import Settings
+from .http_front import Front, FrontLimits
+
+#: Seconds between the worker's checks of its master, its signals and its heartbeat.
+TICK_SECONDS = 0.5
+
+#: The worker class ``facematch serve`` runs, as gunicorn's setting names it.
+WORKER_CLASS = "mock_server.server.BufferingWorker"
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -23,3 +41,71 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return create_app(self.settings)
+
+
+def front_limits(settings: Settings) -> FrontLimits:
+    from .bulk.blueprint import upload_limit
+
+    return FrontLimits(
+        idle_timeout=settings.idle_timeout_s,
+        header_timeout=settings.header_timeout_s,
+        body_timeout=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=upload_limit(),
+        bulk_dir=settings.bulk_dir,
+    )
+
+
+class BufferingWorker(Worker):  # type: ignore[misc]
+    """A gunicorn worker whose connections are read by an asyncio loop; the app runs in
+    ``threads`` pool threads on complete requests only."""
+
+    def run(self) -> None:
+        settings: Settings = self.app.settings
+        threads = max(1, int(self.cfg.threads))
+        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="facematch-app")
+        front = Front(
+            app=self.wsgi,
+            executor=executor,
+            limits=front_limits(settings),
+            access=self.log.access if self.cfg.accesslog else None,
+            multithread=threads > 1,
+        )
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.add_reader(self.PIPE[0], self._drain_wakeups)
+        servers = [
+            loop.run_until_complete(loop.create_server(front.protocol, sock=listener.sock, backlog=self.cfg.backlog))
+            for listener in self.sockets
+        ]
+        try:
+            loop.run_until_complete(self._supervise(front))
+        finally:
+            for server in servers:
+                server.close()
+            loop.run_until_complete(self._finish(front))
+            executor.shutdown(wait=False, cancel_futures=True)
+            loop.close()
+
+    def _drain_wakeups(self) -> None:
+        try:
+            os.read(self.PIPE[0], 4096)
+        except OSError:
+            pass
+
+    async def _supervise(self, front: Front) -> None:
+        while self.alive:
+            self.notify()
+            if self.ppid != os.getppid():
+                self.log.info("parent changed, shutting down: %s", self)
+                return
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def _finish(self, front: Front) -> None:
+        """Graceful stop: idle connections now, busy ones within graceful_timeout."""
+        deadline = asyncio.get_running_loop().time() + float(self.cfg.graceful_timeout)
+        while front.connections and asyncio.get_running_loop().time() < deadline:
+            for connection in list(front.connections):
+                connection.shutdown_if_idle()
+            await asyncio.sleep(0.05)

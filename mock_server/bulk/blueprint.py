@@ -45,6 +45,12 @@ FIELD_MEMORY = 1024 * 1024
 JOB_TOKEN_SECONDS = 24 * 3600
 
 
+def upload_limit(limits: ArchiveLimits | None = None) -> int:
+    """The largest POST /bulk body: the archive limit plus the multipart framing (the
+    server's HTTP front refuses larger bodies before the app sees them)."""
+    return (limits or ArchiveLimits()).max_archive_bytes + UPLOAD_SLACK
+
+
 class _UploadTooLarge(Exception):
     pass
 
@@ -104,7 +110,7 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
     limits = limits or ArchiveLimits()
     area = _WorkArea(ctx.settings)
     columns = response_columns(ctx.contract)
-    upload_limit = limits.max_archive_bytes + UPLOAD_SLACK
+    max_upload = upload_limit(limits)
 
     def json_response(body: dict[str, Any], status: int = 200) -> Response:
         return current_app.response_class(encode(body), status=status, mimetype="application/json")
@@ -127,7 +133,7 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
             _drain()
             raise
         length = request.content_length
-        if length is not None and length > upload_limit:
+        if length is not None and length > max_upload:
             g.close_connection = True
             raise ApiError(ErrorKind.BULK_TOO_LARGE, {"limit": limits.max_archive_bytes})
         store = area.store()
@@ -137,7 +143,7 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
             _drain()
             raise ApiError(ErrorKind.BULK_BUSY, {"limit": store.limits.max_jobs})
         try:
-            filename = _receive(store, job_id, upload_limit, limits)
+            filename = _receive(store, job_id, max_upload, limits)
             archive = InputArchive(store.input_path(job_id), limits)
         except ArchiveRefused as error:
             store.discard(job_id)

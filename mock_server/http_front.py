@@ -1,0 +1,457 @@
+"""The HTTP front of each server worker: complete requests in, WSGI app calls out.
+
+Why it exists: gunicorn's sync workers read a request on the worker itself, so a client
+that sends its headers or body slowly holds a whole worker (four slow clients stopped the
+server), and gunicorn answers malformed HTTP with its own HTML pages. Here an asyncio event
+loop per worker reads every connection without blocking (h11 parses HTTP/1.1), buffers a
+request until it is complete, and only then runs the Flask app on it in a small thread
+pool. So:
+
+- slow or stalled clients cost a socket and their buffered bytes, never a worker thread;
+  each connection has bounded timeouts (idle, headers, body) and is cut with a JSON 408;
+- every answer on the port is JSON in the contract's error shape (``{"msg": ...}``) with a
+  4xx status, malformed HTTP included (never a 5xx, never HTML);
+- the WSGI environ is built here: ``SCRIPT_NAME`` is always empty whatever the client
+  sends, header names with underscores are dropped (they would alias dashed names), and
+  ``SERVER_NAME``/``SERVER_PORT`` are the socket's own address, never the ``Host`` header.
+
+Bodies stay in memory (photos are biometric data: nothing is spooled to disk), bounded by
+the body limit of the route while they arrive; bulk archives, which the bulk endpoint
+writes to its private work area anyway, are buffered in an unlinked file in that area.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any, Callable
+from urllib.parse import unquote_to_bytes
+
+import h11
+
+from .errors import ApiError, ErrorKind
+
+log = logging.getLogger("facematch")
+
+CORRELATION_HEADER = b"x-correlation-id"
+#: Headers the front consumes itself (framing); the app sees the buffered body's length.
+FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"content-type", b"expect", b"connection"})
+#: Which routes get the bulk upload limit (and a file buffer) instead of the operation's.
+BULK_SUFFIX = "/bulk"
+
+
+@dataclass(frozen=True)
+class FrontLimits:
+    """Timeouts (seconds) and sizes (bytes) the front enforces; built from Settings."""
+
+    idle_timeout: float
+    header_timeout: float
+    body_timeout: float
+    max_header_bytes: int
+    max_body_bytes: int
+    max_bulk_body_bytes: int
+    bulk_dir: Path | None = None
+
+
+class Phase(Enum):
+    IDLE = "idle"  # no byte of the next request yet
+    HEADERS = "headers"  # request line and headers arriving
+    BODY = "body"  # body arriving
+    APP = "app"  # the app is running or the answer is being sent
+    CLOSED = "closed"
+
+
+#: What each timed phase waits for, in the 408's message.
+WAITING_FOR = {Phase.IDLE: "a request", Phase.HEADERS: "the request headers", Phase.BODY: "the request body"}
+
+
+@dataclass
+class WsgiAnswer:
+    """What the app answered, collected in the app thread."""
+
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+@dataclass
+class _Sent:
+    """The attributes gunicorn's access logger reads from a response."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    sent: int
+
+
+@dataclass
+class Front:
+    """Shared by every connection of one worker process."""
+
+    app: Callable[..., Any]
+    executor: Executor
+    limits: FrontLimits
+    access: Callable[[Any, Any, dict[str, Any], timedelta], None] | None = None
+    multithread: bool = False
+    connections: set["HttpConnection"] = field(default_factory=set)
+
+    def protocol(self) -> "HttpConnection":
+        return HttpConnection(self)
+
+
+class HttpConnection(asyncio.Protocol):
+    """One client connection: h11 state, the phase timer and the request being buffered."""
+
+    def __init__(self, front: Front) -> None:
+        self.front = front
+        self.limits = front.limits
+        self.transport: asyncio.Transport | None = None
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=front.limits.max_header_bytes)
+        self.phase = Phase.IDLE
+        self.timer: asyncio.TimerHandle | None = None
+        self.request: h11.Request | None = None
+        self.body_limit = 0
+        self.body_size = 0
+        self.chunks: list[bytes] = []
+        self.spool: IO[bytes] | None = None
+        self.correlation = ""
+        self.started = 0.0
+        self.local: tuple[str, int] = ("127.0.0.1", 0)
+        self.peer: tuple[str, int] = ("", 0)
+
+    # asyncio callbacks -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.front.connections.add(self)
+        self.local = _address(transport.get_extra_info("sockname"))
+        self.peer = _address(transport.get_extra_info("peername"))
+        self._arm(self.limits.idle_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.phase = Phase.CLOSED
+        self._disarm()
+        self._drop_body()
+        self.front.connections.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.phase is Phase.CLOSED:
+            return
+        if self.phase is Phase.IDLE:
+            self.phase = Phase.HEADERS
+            self.started = time.monotonic()
+            self._arm(self.limits.header_timeout)
+        self.h11.receive_data(data)
+        if self.phase is not Phase.APP:
+            self._pump()
+
+    def eof_received(self) -> bool | None:
+        if self.phase is Phase.APP:
+            return True  # half-closed: still send the answer
+        self.h11.receive_data(b"")
+        self._pump()
+        return None
+
+    # request assembly ----------------------------------------------------------------
+
+    def _pump(self) -> None:
+        while self.phase not in (Phase.APP, Phase.CLOSED):
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as error:
+                self._refuse_protocol(error)
+                return
+            if event is h11.NEED_DATA:
+                return
+            if event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Request):
+                self._on_request(event)
+            elif isinstance(event, h11.Data):
+                self._on_data(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                self._on_complete()
+            elif isinstance(event, h11.ConnectionClosed):
+                self._close()
+                return
+
+    def _on_request(self, request: h11.Request) -> None:
+        self.request = request
+        # h11 bounds the header block only while it is incomplete; one that arrived whole
+        # in a single read is measured here.
+        size = len(request.target) + sum(len(name) + len(value) + 4 for name, value in request.headers)
+        if size > self.limits.max_header_bytes:
+            self._refuse(ApiError(ErrorKind.HEADERS_TOO_LARGE, {"limit": self.limits.max_header_bytes}))
+            return
+        self.phase = Phase.BODY
+        self._arm(self.limits.body_timeout)
+        self.correlation = _correlation_of(request.headers)
+        path = request.target.split(b"?", 1)[0]
+        bulk = path.endswith(BULK_SUFFIX.encode()) and request.method == b"POST"
+        self.body_limit = self.limits.max_bulk_body_bytes if bulk else self.limits.max_body_bytes
+        declared = _content_length(request.headers)
+        if declared is not None and declared > self.body_limit:
+            self._refuse_body(declared, bulk)
+            return
+        if bulk and self.limits.bulk_dir is not None:
+            self.spool = tempfile.TemporaryFile(dir=self.limits.bulk_dir)
+        if _expects_continue(request.headers):
+            # The declared size is within the limit: let the client send the body.
+            self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _on_data(self, data: bytes) -> None:
+        self.body_size += len(data)
+        if self.body_size > self.body_limit:
+            bulk = self.body_limit == self.limits.max_bulk_body_bytes
+            self._refuse_body(self.body_size, bulk, over=True)
+            return
+        if self.spool is not None:
+            self.spool.write(data)
+        else:
+            self.chunks.append(data)
+
+    def _on_complete(self) -> None:
+        assert self.request is not None and self.transport is not None
+        self._disarm()
+        self.phase = Phase.APP
+        self.transport.pause_reading()
+        if self.spool is not None:
+            self.spool.seek(0)
+            body: IO[bytes] = self.spool
+        else:
+            body = io.BytesIO(b"".join(self.chunks))
+        self.chunks = []
+        try:
+            environ = self._environ(self.request, body)
+        except ApiError as error:
+            self._refuse(error)
+            return
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.front.executor, run_wsgi, self.front.app, environ)
+        future.add_done_callback(lambda done: self._answer(done.result(), environ))
+
+    def _environ(self, request: h11.Request, body: IO[bytes]) -> dict[str, Any]:
+        target = request.target.decode("latin-1")
+        if target.startswith(("http://", "https://")):  # absolute-form: keep the path
+            rest = target.split("://", 1)[1]
+            target = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        if not target.startswith("/") and not (target == "*" and request.method == b"OPTIONS"):
+            raise ApiError(ErrorKind.MALFORMED_HTTP, {"reason": "the request target must be a path"})
+        path, _, query = target.partition("?")
+        length = self.body_size
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method.decode("ascii"),
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "RAW_URI": target,
+            "SERVER_PROTOCOL": "HTTP/" + request.http_version.decode("ascii"),
+            "SERVER_NAME": self.local[0],
+            "SERVER_PORT": str(self.local[1]),
+            "REMOTE_ADDR": self.peer[0],
+            "REMOTE_PORT": str(self.peer[1]),
+            "CONTENT_LENGTH": str(length) if length or request.method in (b"POST", b"PUT", b"PATCH") else "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": body,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": self.front.multithread,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        for name, value in request.headers:
+            if b"_" in name:
+                continue  # X_Forwarded vs X-Forwarded would share one environ key
+            text = value.decode("latin-1")
+            if name == b"content-type":
+                environ["CONTENT_TYPE"] = text
+                continue
+            if name in FRAMING_HEADERS:
+                continue
+            key = "HTTP_" + name.decode("ascii").upper().replace("-", "_")
+            environ[key] = environ[key] + "," + text if key in environ else text
+        return environ
+
+    # answers ---------------------------------------------------------------------------
+
+    def _answer(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+        self._drop_body()
+        if self.phase is Phase.CLOSED or self.transport is None:
+            return
+        head = environ["REQUEST_METHOD"] == "HEAD"
+        try:
+            data = self.h11.send(h11.Response(status_code=answer.status, headers=answer.headers, reason=answer.reason))
+            if not head and answer.body and answer.status not in (204, 304):
+                data += self.h11.send(h11.Data(data=answer.body))
+            data += self.h11.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            log.exception("the app's answer could not be framed")
+            self._refuse(ApiError(ErrorKind.INTERNAL))
+            return
+        self._write(data)
+        self._log_access(answer, environ)
+        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+            self.request = None
+            self.body_size = 0
+            self.phase = Phase.IDLE
+            self._arm(self.limits.idle_timeout)
+            self.transport.resume_reading()
+            if self.h11.trailing_data[0]:  # a pipelined request already arrived
+                self.phase = Phase.HEADERS
+                self.started = time.monotonic()
+                self._arm(self.limits.header_timeout)
+                self._pump()
+        else:
+            self._close()
+
+    def _log_access(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+        if self.front.access is None:
+            return
+        sent = _Sent(
+            status=str(answer.status),
+            headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers],
+            sent=len(answer.body),
+        )
+        self.front.access(sent, None, environ, timedelta(seconds=time.monotonic() - self.started))
+
+    def _refuse_protocol(self, error: h11.RemoteProtocolError) -> None:
+        if error.error_status_hint == 431:
+            self._refuse(ApiError(ErrorKind.HEADERS_TOO_LARGE, {"limit": self.limits.max_header_bytes}))
+        else:
+            # h11's sentence without the bytes it quotes (a client's bytes are not echoed).
+            reason = str(error).split(":", 1)[0].strip() or "unreadable request"
+            self._refuse(ApiError(ErrorKind.MALFORMED_HTTP, {"reason": reason}))
+
+    def _refuse_body(self, size: int, bulk: bool, over: bool = False) -> None:
+        if bulk:
+            self._refuse(ApiError(ErrorKind.BULK_TOO_LARGE, {"limit": self.limits.max_bulk_body_bytes}))
+        else:
+            shown: int | str = f"over {self.body_limit}" if over else size
+            self._refuse(ApiError(ErrorKind.BODY_TOO_LARGE, {"size": shown, "limit": self.body_limit}))
+
+    def _refuse(self, error: ApiError) -> None:
+        """Answer with the error's JSON and close: the connection's framing is not trusted."""
+        body = error.body_bytes()
+        correlation = self.correlation or uuid.uuid4().hex
+        head = (
+            f"HTTP/1.1 {error.status} {_REASONS.get(error.status, 'Error')}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"X-Correlation-ID: {correlation}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        self._write(head.encode("latin-1") + body)
+        log.info('%s "-" %s front: %s', self.peer[0], error.status, error.kind.value)
+        self._close()
+
+    def _on_timeout(self) -> None:
+        self.timer = None
+        if self.phase in WAITING_FOR:
+            seconds = {
+                Phase.IDLE: self.limits.idle_timeout,
+                Phase.HEADERS: self.limits.header_timeout,
+                Phase.BODY: self.limits.body_timeout,
+            }[self.phase]
+            self._refuse(ApiError(ErrorKind.REQUEST_TIMEOUT, {"what": WAITING_FOR[self.phase], "seconds": seconds}))
+
+    # plumbing ---------------------------------------------------------------------------
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self.timer = asyncio.get_running_loop().call_later(seconds, self._on_timeout)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _drop_body(self) -> None:
+        self.chunks = []
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
+
+    def _close(self) -> None:
+        self._disarm()
+        self._drop_body()
+        if self.phase is not Phase.APP:
+            self.phase = Phase.CLOSED
+        if self.transport is not None:
+            self.transport.close()  # flushes what was written first
+
+    def shutdown_if_idle(self) -> None:
+        """On a graceful stop: close connections that wait for a request."""
+        if self.phase in (Phase.IDLE,) and self.transport is not None:
+            self.transport.close()
+
+
+def run_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> WsgiAnswer:
+    """Call the WSGI app (in a pool thread) and collect its whole answer."""
+    captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured[:] = [(status, headers)]
+        return lambda data: None  # the legacy write() callable: our app never uses it
+
+    try:
+        result = app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, headers = captured[0]
+        code, _, reason = status.partition(" ")
+        encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        return WsgiAnswer(int(code), reason.encode("latin-1"), encoded, body)
+    except Exception:  # ERR-4: never a 5xx or a traceback to the client
+        log.exception("the app failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        error = ApiError(ErrorKind.INTERNAL)
+        body = error.body_bytes()
+        return WsgiAnswer(error.status, b"Bad Request", [(b"Content-Type", b"application/json"),
+                                                          (b"Content-Length", str(len(body)).encode())], body)
+
+
+def _address(value: Any) -> tuple[str, int]:
+    if isinstance(value, tuple) and len(value) >= 2:
+        return str(value[0]), int(value[1])
+    return ("127.0.0.1", 0)
+
+
+def _content_length(headers: Any) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value)  # h11 has checked it is one decimal number
+    return None
+
+
+def _expects_continue(headers: Any) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue" for name, value in headers)
+
+
+def _correlation_of(headers: Any) -> str:
+    """The client's correlation id when it is well-formed (1-128 visible ASCII), else ''."""
+    for name, value in headers:
+        if name == CORRELATION_HEADER and 1 <= len(value) <= 128 and all(33 <= byte <= 126 for byte in value):
+            return value.decode("ascii")
+    return ""
+
+
+_REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 431: "Request Header Fields Too Large"}
