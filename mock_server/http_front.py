@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import sys
 import tempfile
 import time
@@ -46,6 +47,8 @@ log = logging.getLogger("facematch")
 CORRELATION_HEADER = b"x-correlation-id"
 #: Headers the front consumes itself (framing); the app sees the buffered body's length.
 FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"content-type", b"expect", b"connection"})
+#: Bytes RFC 9110 forbids in a field value (h11 lets them through).
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 #: Which routes get the bulk upload limit (and a file buffer) instead of the operation's.
 BULK_SUFFIX = "/bulk"
 
@@ -193,6 +196,12 @@ class HttpConnection(asyncio.Protocol):
         size = len(request.target) + sum(len(name) + len(value) + 4 for name, value in request.headers)
         if size > self.limits.max_header_bytes:
             self._refuse(ApiError(ErrorKind.HEADERS_TOO_LARGE, {"limit": self.limits.max_header_bytes}))
+            return
+        if request.http_version not in (b"1.0", b"1.1"):
+            self._refuse(ApiError(ErrorKind.MALFORMED_HTTP, {"reason": "only HTTP/1.0 and HTTP/1.1 are served"}))
+            return
+        if any(CONTROL_BYTES.search(value) for _, value in request.headers):
+            self._refuse(ApiError(ErrorKind.MALFORMED_HTTP, {"reason": "a header value holds a control character"}))
             return
         self.phase = Phase.BODY
         self._arm(self.limits.body_timeout)
