@@ -36,7 +36,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         contract=contract,
         auth=Authenticator(settings.auth, settings.jwt_secret),
         images=ImageChecker(
-            ImageLimits(settings.min_image_bytes, settings.max_image_bytes, settings.max_image_pixels)
+            ImageLimits(
+                settings.min_image_bytes,
+                settings.max_image_bytes,
+                settings.max_image_pixels,
+                max_scans=settings.max_image_scans,
+                decode_memory_bytes=settings.decode_memory_bytes,
+                decode_seconds=settings.decode_seconds,
+            )
         ),
         engine=build_engine(settings, fixtures),
         fixtures=fixtures,

@@ -156,6 +156,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="seconds a request's line and headers may take to arrive (then 408, closed)")
     serve.add_argument("--body-timeout", type=float, default=Settings.body_timeout_s,
                        help="seconds a request's body may take to arrive after its headers (then 408, closed)")
+    serve.add_argument("--decode-seconds", type=float, default=Settings.decode_seconds,
+                       help="wall-clock seconds one image's decode may take (then 400)")
+    serve.add_argument("--decode-memory-mb", type=int, default=Settings.decode_memory_bytes // 2**20,
+                       help="estimated MiB one image's decode may hold (pixels x bytes per pixel; over: 400)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(func=run_serve)
 
@@ -179,6 +183,8 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         latency_ms=args.latency,
         journal_path=journal_path,
         journal_limit=args.journal_limit,
+        decode_seconds=args.decode_seconds,
+        decode_memory_bytes=args.decode_memory_mb * 2**20,
         idle_timeout_s=args.idle_timeout,
         header_timeout_s=args.header_timeout,
         body_timeout_s=args.body_timeout,

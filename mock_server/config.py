@@ -52,6 +52,13 @@ class Settings:
     min_image_bytes: int = MIN_IMAGE_BYTES
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    #: Decode budget (mock_server/images.py): start-of-scan markers a JPEG may have (a
+    #: normal progressive JPEG has about 10), estimated peak bytes one image's decode may
+    #: hold (pixels x measured bytes per pixel of the format), wall-clock seconds one
+    #: image's decode may take.
+    max_image_scans: int = 64
+    decode_memory_bytes: int = 160 * 1024 * 1024
+    decode_seconds: float = 4.0
     real: RealModeSettings = field(default_factory=RealModeSettings)
     #: Private (0700) work area of bulk jobs, shared by all workers; None: each process
     #: makes its own on the first upload (fine for one process, e.g. tests of the app).

@@ -22,6 +22,9 @@ class ErrorKind(Enum):
     UNSUPPORTED_IMAGE = "unsupported_image"
     CORRUPT_IMAGE = "corrupt_image"
     TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_MANY_SCANS = "too_many_scans"
+    DECODE_BUDGET = "decode_budget"
+    DECODE_TIMEOUT = "decode_timeout"
     NO_FACE = "no_face"
     PROCESSING_FAILED = "processing_failed"
     BODY_TOO_LARGE = "body_too_large"
@@ -79,6 +82,14 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.TOO_MANY_PIXELS: ErrorSpec(
         400, "{field} has too many pixels (the maximum is {limit})"
     ),
+    ErrorKind.TOO_MANY_SCANS: ErrorSpec(
+        400, "{field} has too many progressive scans: {scans} (the maximum is {limit})"
+    ),
+    ErrorKind.DECODE_BUDGET: ErrorSpec(
+        400, "{field} would need too much memory to decode: {width}x{height} {format} needs about "
+        "{needed} MB (the budget is {limit} MB)"
+    ),
+    ErrorKind.DECODE_TIMEOUT: ErrorSpec(400, "{field} took too long to decode (the limit is {seconds:g} s)"),
     ErrorKind.NO_FACE: ErrorSpec(400, "no usable face found in {field}"),
     ErrorKind.PROCESSING_FAILED: ErrorSpec(400, "{field} could not be processed"),
     ErrorKind.BODY_TOO_LARGE: ErrorSpec(
