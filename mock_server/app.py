@@ -47,7 +47,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         ),
         engine=build_engine(settings, fixtures),
         fixtures=fixtures,
-        journal=Journal(settings.journal_path, settings.journal_limit) if settings.journal_path else None,
+        journal=(
+            Journal(settings.journal_path, settings.journal_limit, settings.journal_max_bytes)
+            if settings.journal_path
+            else None
+        ),
     )
     app = Flask(__name__)
     app.config["MOCK_CONTEXT"] = ctx

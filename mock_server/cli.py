@@ -135,6 +135,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="add latency to every answer: MS or LOW-HIGH (milliseconds)")
     serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
     serve.add_argument("--journal-limit", type=int, default=1000, help="entries the journal keeps")
+    serve.add_argument("--journal-max-kb", type=int, default=Settings.journal_max_bytes // 1024,
+                       help="KiB the journal file may hold (its newest entries within it are kept)")
     serve.add_argument("--models-dir", type=Path, default=_env_path("FACEMATCH_MODELS_DIR"),
                        help="real mode: directory with the MiniFASNet ONNX files (env FACEMATCH_MODELS_DIR)")
     serve.add_argument("--match-distance", type=float, default=RealModeSettings.match_distance,
@@ -183,6 +185,7 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         latency_ms=args.latency,
         journal_path=journal_path,
         journal_limit=args.journal_limit,
+        journal_max_bytes=args.journal_max_kb * 1024,
         decode_seconds=args.decode_seconds,
         decode_memory_bytes=args.decode_memory_mb * 2**20,
         idle_timeout_s=args.idle_timeout,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from facematch_contract import FIXTURES_DIR, SPEC_PATH
+from .journal import JOURNAL_MAX_BYTES
 from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
 
 
@@ -47,6 +48,8 @@ class Settings:
     #: Where the request journal lives (shared by all workers); None turns it off.
     journal_path: Path | None = None
     journal_limit: int = 1000
+    #: The journal file's bound in bytes (its newest entries within it are kept and read).
+    journal_max_bytes: int = JOURNAL_MAX_BYTES
     spec_path: Path = SPEC_PATH
     fixtures_dir: Path = FIXTURES_DIR
     min_image_bytes: int = MIN_IMAGE_BYTES

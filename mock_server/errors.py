@@ -37,6 +37,8 @@ class ErrorKind(Enum):
     # ERR-3: not the operation at all (422).
     NOT_MULTIPART = "not_multipart"
     MALFORMED_MULTIPART = "malformed_multipart"
+    TOO_MANY_PARTS = "too_many_parts"
+    PART_HEADERS_TOO_LARGE = "part_headers_too_large"
     MISSING_IMAGE1 = "missing_image1"
     UNKNOWN_FIELD = "unknown_field"
     DUPLICATE_FIELD = "duplicate_field"
@@ -102,6 +104,8 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.TOKEN_INVALID: ErrorSpec(401, "invalid token"),
     ErrorKind.NOT_MULTIPART: ErrorSpec(422, "request body must be multipart/form-data"),
     ErrorKind.MALFORMED_MULTIPART: ErrorSpec(422, "request body is not well-formed multipart/form-data"),
+    ErrorKind.TOO_MANY_PARTS: ErrorSpec(422, "request body has more than {limit} parts"),
+    ErrorKind.PART_HEADERS_TOO_LARGE: ErrorSpec(422, "a part's headers are over {limit} bytes"),
     ErrorKind.MISSING_IMAGE1: ErrorSpec(422, "field image1 is required"),
     ErrorKind.UNKNOWN_FIELD: ErrorSpec(422, "unknown form field {field}"),
     ErrorKind.DUPLICATE_FIELD: ErrorSpec(422, "form field {field} was sent more than once"),

@@ -125,12 +125,12 @@ def worker_pids(master: int) -> list[int]:
 
 def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "hostileboundary") -> tuple[bytes, str]:
     """A multipart/form-data body from (name, filename, bytes) triples, and its content type."""
-    out = b""
+    pieces = []
     for name, filename, data in parts:
         disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
-        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return out, f"multipart/form-data; boundary={boundary}"
+        pieces += [f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode(), data, b"\r\n"]
+    pieces.append(f"--{boundary}--\r\n".encode())
+    return b"".join(pieces), f"multipart/form-data; boundary={boundary}"
 
 
 def post_bytes(path: str, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> bytes:
