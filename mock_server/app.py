@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # reverse order) and sees the response exactly as it leaves, headers included.
         install_strict(app, contract)
     install_correlation_id(app, contract)
-    install_cors(app, settings.cors_origins)
+    install_cors(app, settings.cors_origins, admin=settings.admin_cors)
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
     app.register_blueprint(create_bulk_blueprint(ctx))
@@ -98,6 +98,8 @@ def install_correlation_id(app: Flask, contract: Contract) -> None:
         response.headers[CORRELATION_HEADER] = g.get("correlation_id") or uuid.uuid4().hex
         if g.get("close_connection"):
             response.headers["Connection"] = "close"
+        if response.status_code == 204:
+            response.headers.pop("Content-Type", None)  # no body, so no media type
         return response
 
 

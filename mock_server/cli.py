@@ -18,6 +18,7 @@ from pathlib import Path
 from facematch_contract import SPEC_PATH
 from facematch_contract.operation import DEV_JWT_SECRET
 
+from .admin import default_hosts
 from .config import RealModeSettings, Settings
 
 
@@ -105,6 +106,10 @@ def parse_origins(text: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in text.split(",") if origin.strip())
 
 
+def parse_hosts(text: str) -> tuple[str, ...]:
+    return tuple(host.strip().lower() for host in text.split(",") if host.strip())
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     env = os.environ.get
     serve = subparsers.add_parser(
@@ -131,6 +136,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="check every response against openapi.yaml and the rules (development)")
     serve.add_argument("--cors", type=parse_origins, default=parse_origins(env("FACEMATCH_CORS", "*")),
                        help="allowed CORS origins, comma-separated; '*' for any; 'none' to turn CORS off")
+    serve.add_argument("--allowed-hosts", type=parse_hosts, default=parse_hosts(env("FACEMATCH_ALLOWED_HOSTS", "")),
+                       help="Host names the admin routes (the journal) answer, comma-separated; '*' for any "
+                            "(default: localhost names and --host)")
+    serve.add_argument("--admin-token", default=env("FACEMATCH_ADMIN_TOKEN") or None,
+                       help="bearer token the admin routes (the journal) require (env FACEMATCH_ADMIN_TOKEN; default: none)")
+    serve.add_argument("--admin-cors", action="store_true",
+                       help="let --cors apply to the admin routes too (default: they get no CORS headers)")
     serve.add_argument("--latency", type=parse_latency, default=(0, 0),
                        help="add latency to every answer: MS or LOW-HIGH (milliseconds)")
     serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
@@ -182,6 +194,9 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         prefix=args.prefix,
         strict=args.strict,
         cors_origins=args.cors,
+        allowed_hosts=args.allowed_hosts or default_hosts(args.host),
+        admin_token=args.admin_token,
+        admin_cors=args.admin_cors,
         latency_ms=args.latency,
         journal_path=journal_path,
         journal_limit=args.journal_limit,

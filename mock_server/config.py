@@ -11,6 +11,10 @@ from .journal import JOURNAL_MAX_BYTES
 from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
 
 
+#: Host names the admin routes always answer, besides the bound address.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
 @dataclass(frozen=True)
 class RealModeSettings:
     """Real-model mode: where the liveness models are and the decision thresholds."""
@@ -43,6 +47,12 @@ class Settings:
     strict: bool = False
     #: CORS allowed origins; empty tuple turns CORS off; ("*",) allows any origin.
     cors_origins: tuple[str, ...] = ("*",)
+    #: Admin routes (the journal; mock_server/admin.py): Host names they answer (the CLI
+    #: adds the bound address; ("*",) for any), the bearer token they need (None: none),
+    #: and whether CORS applies to them too.
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    admin_token: str | None = None
+    admin_cors: bool = False
     #: Injected latency in milliseconds: (low, high); (0, 0) for none.
     latency_ms: tuple[int, int] = (0, 0)
     #: Where the request journal lives (shared by all workers); None turns it off.

@@ -57,6 +57,9 @@ class ErrorKind(Enum):
     REQUEST_TIMEOUT = "request_timeout"
     HEADERS_TOO_LARGE = "headers_too_large"
     MALFORMED_HTTP = "malformed_http"
+    # The admin routes (mock_server/admin.py).
+    ADMIN_HOST = "admin_host"
+    ADMIN_TOKEN = "admin_token"
     # Outside the operation (still JSON, never HTML: ERR-4).
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -126,6 +129,11 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.REQUEST_TIMEOUT: ErrorSpec(408, "request timed out: {what} did not arrive within {seconds:g} s"),
     ErrorKind.HEADERS_TOO_LARGE: ErrorSpec(431, "request headers are too large (the maximum is {limit} bytes)"),
     ErrorKind.MALFORMED_HTTP: ErrorSpec(400, "malformed HTTP request: {reason}"),
+    ErrorKind.ADMIN_HOST: ErrorSpec(
+        403, "host {host} may not use the admin routes (allowed: localhost names and the bound address; "
+        "see --allowed-hosts)"
+    ),
+    ErrorKind.ADMIN_TOKEN: ErrorSpec(401, "the admin routes need Authorization: Bearer <admin token>"),
     ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
     ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
     ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),

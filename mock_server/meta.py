@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from . import __version__
+from .admin import AdminPolicy, admin_route
 from .context import MockContext
 from .jsonbody import encode
 
@@ -13,6 +14,7 @@ JOURNAL_DEFAULT = 100
 
 def create_meta_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("meta", __name__)
+    admin = admin_route(AdminPolicy(ctx.settings.allowed_hosts, ctx.settings.admin_token))
     health = encode({"status": "ok", "mode": ctx.settings.mode, "version": __version__})
 
     def json_response(body: bytes, status: int = 200) -> Response:
@@ -27,6 +29,7 @@ def create_meta_blueprint(ctx: MockContext) -> Blueprint:
         return current_app.response_class(ctx.contract.raw_text, mimetype="application/yaml")
 
     @blueprint.get("/__mock/requests")
+    @admin
     def list_requests() -> Response:
         limit = request.args.get("limit", type=int, default=JOURNAL_DEFAULT)
         limit = max(1, min(limit, ctx.settings.journal_limit))
@@ -34,6 +37,7 @@ def create_meta_blueprint(ctx: MockContext) -> Blueprint:
         return json_response(encode({"requests": entries}))
 
     @blueprint.delete("/__mock/requests")
+    @admin
     def clear_requests() -> Response:
         if ctx.journal:
             ctx.journal.clear()
