@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -223,14 +222,18 @@ def run_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"facematch serve: {problem}", file=sys.stderr)
             return 2
+    from .leftovers import make_work_area, remove_stale
+
+    for folder in remove_stale():
+        print(f"facematch serve: removed {folder}, left by a server that is no longer running", file=sys.stderr)
     journal_path = None
     if not args.no_journal:
-        journal_dir = Path(tempfile.mkdtemp(prefix="facematch-journal-"))
+        journal_dir = make_work_area("facematch-journal-")
         master = os.getpid()
         atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
         journal_path = journal_dir / "journal.jsonl"
     # Bulk jobs: one private (0700) work area for all workers, removed when the server exits.
-    bulk_dir = Path(tempfile.mkdtemp(prefix="facematch-bulk-"))
+    bulk_dir = make_work_area("facematch-bulk-")
     bulk_master = os.getpid()
     atexit.register(lambda: os.getpid() == bulk_master and shutil.rmtree(bulk_dir, ignore_errors=True))
     settings = settings_from_args(args, journal_path, bulk_dir)

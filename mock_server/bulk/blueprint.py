@@ -27,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
 from facematch_contract.tokens import mint_token
+from ..auth import owner_of
 from ..context import MockContext
 from ..errors import ApiError, ErrorKind
 from ..jsonbody import encode
@@ -115,20 +116,24 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
     def json_response(body: dict[str, Any], status: int = 200) -> Response:
         return current_app.response_class(encode(body), status=status, mimetype="application/json")
 
-    def authenticate() -> None:
-        ctx.auth.verify(request.headers.get("Authorization"))
+    def authenticate() -> str:
+        """Verify the token; the owner digest of the caller (jobs belong to their owner)."""
+        authorization = request.headers.get("Authorization")
+        ctx.auth.verify(authorization)
+        return owner_of(authorization or "", ctx.auth.mode)
 
-    def job_or_404(job_id: str) -> tuple[JobStore, dict[str, Any]]:
+    def job_or_404(job_id: str, owner: str) -> tuple[JobStore, dict[str, Any]]:
+        """The caller's own job; another owner's job is as unknown as a missing one (404)."""
         store = area.store()
         record = store.get(job_id) if _valid_id(job_id) else None
-        if record is None:
+        if record is None or record.get("subject") != owner:
             raise ApiError(ErrorKind.BULK_UNKNOWN, {"id": job_id[:64]})
         return store, record
 
     @blueprint.post("/bulk")
     def submit() -> Response:
         try:
-            authenticate()
+            owner = authenticate()
         except ApiError:
             _drain()
             raise
@@ -138,7 +143,7 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
             raise ApiError(ErrorKind.BULK_TOO_LARGE, {"limit": limits.max_archive_bytes})
         store = area.store()
         try:
-            job_id = store.reserve()
+            job_id = store.reserve(owner)
         except Busy:
             _drain()
             raise ApiError(ErrorKind.BULK_BUSY, {"limit": store.limits.max_jobs})
@@ -161,14 +166,12 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
 
     @blueprint.get("/bulk/<job_id>")
     def status(job_id: str) -> Response:
-        authenticate()
-        _, record = job_or_404(job_id)
+        _, record = job_or_404(job_id, authenticate())
         return json_response(public(record, request.script_root))
 
     @blueprint.get("/bulk/<job_id>/result.zip")
     def result(job_id: str) -> Response:
-        authenticate()
-        store, record = job_or_404(job_id)
+        store, record = job_or_404(job_id, authenticate())
         if record["status"] == "failed":
             raise ApiError(ErrorKind.BULK_FAILED, {"id": job_id, "reason": record.get("message") or "unknown"})
         if record["status"] != "done":
@@ -187,8 +190,7 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
 
     @blueprint.delete("/bulk/<job_id>")
     def forget(job_id: str) -> Response:
-        authenticate()
-        store, record = job_or_404(job_id)
+        store, record = job_or_404(job_id, authenticate())
         if record["status"] in ACTIVE:
             raise ApiError(ErrorKind.BULK_NOT_READY, {
                 "id": job_id, "status": record["status"], "done": record["cases"]["done"],
