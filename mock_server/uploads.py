@@ -74,7 +74,7 @@ def _options(value: str) -> tuple[str, dict[str, str]]:
 def boundary_of(content_type: str | None) -> bytes:
     """The multipart boundary, or a 422 when the body is not multipart/form-data."""
     mimetype, options = _options(content_type or "")
-    if mimetype != "multipart/form-data":
+    if mimetype.lower() != "multipart/form-data":  # media types are case-insensitive
         raise ApiError(ErrorKind.NOT_MULTIPART)
     boundary = options.get("boundary", "")
     if not boundary or len(boundary) > 200:
@@ -182,7 +182,7 @@ def _read_headers(reader: _Reader) -> Part:
         headers[key.strip().lower()] = value.strip()
     disposition, options = _options(headers.get("content-disposition", ""))
     name = options.get("name")
-    if disposition != "form-data" or name is None:
+    if disposition.lower() != "form-data" or name is None:
         raise ApiError(ErrorKind.MALFORMED_MULTIPART)
     filename = options.get("filename")
     if filename is not None and len(filename) > MAX_FILENAME:

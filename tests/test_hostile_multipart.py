@@ -81,3 +81,10 @@ def test_the_journal_stays_bounded_in_bytes_and_keeps_the_newest(server: LiveSer
     assert entries[-1]["unique_id"] == last
     peaks = peak_rss_kb(worker_pids(server.pid))
     assert peaks and max(peaks.values()) < 300 * 1024
+
+
+def test_media_types_are_matched_case_insensitively(server: LiveServer) -> None:
+    body, content_type = multipart([("image1", "a.jpg", FACE)])
+    shouted = content_type.replace("multipart/form-data", "Multipart/Form-Data")
+    answer = exchange(server.url, post_bytes("/advanced_facematch", body, shouted, AUTH), timeout=BOUND)
+    assert answer.status == 200, answer.body
