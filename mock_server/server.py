@@ -2,8 +2,9 @@
 
 gunicorn's master forks and supervises the workers (restarts, signals, graceful stops);
 each worker is a :class:`BufferingWorker`: an asyncio loop that reads connections with the
-HTTP front of :mod:`mock_server.http_front` and runs the Flask app on complete requests in
-a small thread pool. Measured against gunicorn's sync and gthread workers in
+HTTP front of :mod:`mock_server.http_front` and runs the Flask app on complete requests
+only (on the loop itself with one thread per worker, the mock's default; in a pool of
+``--threads`` threads otherwise, as real mode does). Measured against gunicorn's sync and gthread workers in
 docs/performance.md ("Slow clients").
 """
 
@@ -64,7 +65,9 @@ class BufferingWorker(Worker):  # type: ignore[misc]
     def run(self) -> None:
         settings: Settings = self.app.settings
         threads = max(1, int(self.cfg.threads))
-        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="facematch-app")
+        # One thread: the loop runs the app between reads (measured faster than handing
+        # each request to a pool thread); more: a pool of that many app threads.
+        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="facematch-app") if threads > 1 else None
         front = Front(
             app=self.wsgi,
             executor=executor,
@@ -85,7 +88,8 @@ class BufferingWorker(Worker):  # type: ignore[misc]
             for server in servers:
                 server.close()
             loop.run_until_complete(self._finish(front))
-            executor.shutdown(wait=False, cancel_futures=True)
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
             loop.close()
 
     def _drain_wakeups(self) -> None:
