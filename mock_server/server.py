@@ -11,6 +11,8 @@ docs/performance.md ("Slow clients").
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +26,11 @@ from .http_front import Front, FrontLimits
 
 #: Seconds between the worker's checks of its master, its signals and its heartbeat.
 TICK_SECONDS = 0.5
+
+#: glibc's mallopt parameters, and the values a worker sets (see tune_malloc).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024  # glibc's maximum on 64-bit
+TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024
 
 #: The worker class ``facematch serve`` runs, as gunicorn's setting names it.
 WORKER_CLASS = "mock_server.server.BufferingWorker"
@@ -58,11 +65,32 @@ def front_limits(settings: Settings) -> FrontLimits:
     )
 
 
+def tune_malloc() -> None:
+    """Serve large buffers from the heap instead of fresh mmaps.
+
+    The event loop receives bodies in 256 KiB reads, and every read buffer and body copy
+    above glibc's mmap threshold was a new mapping, page-faulted in and unmapped again:
+    that doubled the worker's CPU time on 9.5 MiB uploads (40-47 ms per request, against
+    16-30 ms for gunicorn's sync worker; 15-21 ms with this, measured side by side on one
+    noisy 2-core machine). Freed memory above the trim threshold still goes back to the
+    system. A no-op where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+    except (OSError, AttributeError):
+        return
+
+
 class BufferingWorker(Worker):  # type: ignore[misc]
     """A gunicorn worker whose connections are read by an asyncio loop; the app runs in
     ``threads`` pool threads on complete requests only."""
 
     def run(self) -> None:
+        tune_malloc()
         settings: Settings = self.app.settings
         threads = max(1, int(self.cfg.threads))
         # One thread: the loop runs the app between reads (measured faster than handing
