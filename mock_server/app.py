@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = MockContext(
         settings=settings,
         contract=contract,
-        auth=Authenticator(settings.auth, settings.jwt_secret),
+        auth=Authenticator(settings.auth, settings.jwt_secret, require_exp=settings.require_exp),
         images=ImageChecker(
             ImageLimits(
                 settings.min_image_bytes,

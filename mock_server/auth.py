@@ -19,6 +19,10 @@ LEEWAY_SECONDS = 5
 class Authenticator:
     mode: Literal["jwt", "any"]
     secret: str
+    #: Refuse tokens without an ``exp`` claim that is a JSON number. Off by default, as
+    #: before: PyJWT then accepts a token with no ``exp`` (it never expires) and one whose
+    #: ``exp`` is a numeric string. ``exp`` and ``nbf`` are judged with LEEWAY_SECONDS.
+    require_exp: bool = False
 
     def verify(self, authorization: str | None) -> None:
         """Raise a 401 ApiError unless the Authorization header carries an acceptable token."""
@@ -31,12 +35,12 @@ class Authenticator:
         if self.mode == "any":
             return
         try:
-            jwt.decode(
+            claims = jwt.decode(
                 token,
                 self.secret,
                 algorithms=[ALGORITHM],
                 leeway=LEEWAY_SECONDS,
-                options={"require": [], "verify_aud": False},
+                options={"require": ["exp"] if self.require_exp else [], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             raise ApiError(ErrorKind.TOKEN_EXPIRED)
@@ -47,8 +51,13 @@ class Authenticator:
             if token.count(".") != 2:
                 raise ApiError(ErrorKind.TOKEN_MALFORMED)
             raise ApiError(ErrorKind.TOKEN_INVALID)
+        except jwt.MissingRequiredClaimError:
+            raise ApiError(ErrorKind.TOKEN_NO_EXP)
         except jwt.InvalidTokenError:
             raise ApiError(ErrorKind.TOKEN_INVALID)
+        exp = claims.get("exp")
+        if self.require_exp and (isinstance(exp, bool) or not isinstance(exp, (int, float))):
+            raise ApiError(ErrorKind.TOKEN_NO_EXP)
 
 
 

@@ -64,7 +64,9 @@ def lean_access_logger() -> type:
             for name, value in resp.headers:
                 if name.lower() == "x-correlation-id":
                     correlation = value
-            request_line = "%s %s %s" % (environ["REQUEST_METHOD"], environ["RAW_URI"], environ["SERVER_PROTOCOL"])
+            request_line = "%s %s %s" % (
+                environ["REQUEST_METHOD"], loggable_uri(environ["RAW_URI"]), environ["SERVER_PROTOCOL"]
+            )
             milliseconds = request_time.seconds * 1000 + request_time.microseconds // 1000
             try:
                 self.access_log.info(
@@ -80,6 +82,23 @@ def lean_access_logger() -> type:
                 self.error(traceback.format_exc())
 
     return LeanAccessLogger
+
+
+#: Query parameters whose values the access log shows; every other value is redacted, so a
+#: token a client puts in the query string (``?access_token=...``) is never logged.
+LOGGED_QUERY_PARAMETERS = frozenset({"__example", "limit"})
+
+
+def loggable_uri(raw_uri: str) -> str:
+    """The request target with the values of query parameters redacted (names kept)."""
+    path, sep, query = raw_uri.partition("?")
+    if not sep:
+        return raw_uri
+    shown = []
+    for pair in query.split("&"):
+        name, equals, _ = pair.partition("=")
+        shown.append(pair if name in LOGGED_QUERY_PARAMETERS or not equals else f"{name}=-")
+    return path + "?" + "&".join(shown)
 
 
 def _quoted(value: object) -> object:
@@ -129,6 +148,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token")
     serve.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
                        help="HS256 secret (default: the documented development secret; env FACEMATCH_JWT_SECRET)")
+    serve.add_argument("--require-exp", action="store_true",
+                       help="refuse tokens without a numeric exp claim (default: such tokens are accepted)")
     serve.add_argument("--prefix", default=env("FACEMATCH_PREFIX", ""),
                        help="extra mount prefix for every route, e.g. /api")
     serve.add_argument("--strict", action="store_true",
@@ -190,6 +211,7 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         mode=args.mode,
         auth=args.auth,
         jwt_secret=args.jwt_secret,
+        require_exp=args.require_exp,
         prefix=args.prefix,
         strict=args.strict,
         cors_origins=args.cors,

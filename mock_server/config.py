@@ -40,6 +40,8 @@ class Settings:
     mode: Literal["mock", "real"] = "mock"
     auth: Literal["jwt", "any"] = "jwt"
     jwt_secret: str = DEV_JWT_SECRET
+    #: Refuse tokens without a numeric ``exp`` claim (mock_server/auth.py).
+    require_exp: bool = False
     #: Extra mount point for every route (``/advanced_facematch`` and the gateway path
     #: ``/sumi/v1/advanced_facematch`` are always served).
     prefix: str = ""

@@ -34,6 +34,7 @@ class ErrorKind(Enum):
     TOKEN_EXPIRED = "token_expired"
     TOKEN_NOT_YET_VALID = "token_not_yet_valid"
     TOKEN_INVALID = "token_invalid"
+    TOKEN_NO_EXP = "token_no_exp"
     # ERR-3: not the operation at all (422).
     NOT_MULTIPART = "not_multipart"
     MALFORMED_MULTIPART = "malformed_multipart"
@@ -105,6 +106,7 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.TOKEN_EXPIRED: ErrorSpec(401, "token has expired"),
     ErrorKind.TOKEN_NOT_YET_VALID: ErrorSpec(401, "token is not valid yet"),
     ErrorKind.TOKEN_INVALID: ErrorSpec(401, "invalid token"),
+    ErrorKind.TOKEN_NO_EXP: ErrorSpec(401, "token has no numeric exp claim (this server requires one)"),
     ErrorKind.NOT_MULTIPART: ErrorSpec(422, "request body must be multipart/form-data"),
     ErrorKind.MALFORMED_MULTIPART: ErrorSpec(422, "request body is not well-formed multipart/form-data"),
     ErrorKind.TOO_MANY_PARTS: ErrorSpec(422, "request body has more than {limit} parts"),
