@@ -63,6 +63,10 @@ class FrontLimits:
     max_header_bytes: int
     max_body_bytes: int
     max_bulk_body_bytes: int
+    #: Request bodies one worker buffers at once, all connections together; past it the
+    #: connections still sending a body are paused (their timers too) until room is made,
+    #: so many fast uploads at once cannot grow a worker without bound.
+    max_buffered_bytes: int = 32 * 1024 * 1024
     bulk_dir: Path | None = None
 
 
@@ -110,9 +114,19 @@ class Front:
     access: Callable[[Any, Any, dict[str, Any], timedelta], None] | None = None
     multithread: bool = False
     connections: set["HttpConnection"] = field(default_factory=set)
+    #: Body bytes this worker holds for requests still arriving, and the connections
+    #: paused because that total reached ``limits.max_buffered_bytes`` (oldest first).
+    buffered: int = 0
+    paused: list["HttpConnection"] = field(default_factory=list)
 
     def protocol(self) -> "HttpConnection":
         return HttpConnection(self)
+
+    def release(self, size: int) -> None:
+        """``size`` buffered bytes were handed to the app or dropped: resume paused readers."""
+        self.buffered -= size
+        while self.paused and self.buffered < self.limits.max_buffered_bytes:
+            self.paused.pop(0).resume()
 
 
 class HttpConnection(asyncio.Protocol):
@@ -135,6 +149,7 @@ class HttpConnection(asyncio.Protocol):
         self.leftover = b""  # bytes past the current request (pipelining)
         self.body_limit = 0
         self.body_size = 0
+        self.held = 0  # of body_size, bytes counted in front.buffered
         self.chunks: list[bytes] = []
         self.spool: IO[bytes] | None = None
         self.correlation = ""
@@ -277,6 +292,31 @@ class HttpConnection(asyncio.Protocol):
             self.spool.write(data)
         elif data:
             self.chunks.append(data)
+            self.held += len(data)
+            self.front.buffered += len(data)
+            if self.front.buffered >= self.limits.max_buffered_bytes and self.phase is Phase.BODY and not self._leads():
+                self._hold()
+
+    def _leads(self) -> bool:
+        """Whether no other reading connection holds more body bytes: the leader is never
+        paused, so some body always completes and makes room (no deadlock)."""
+        return all(
+            other.held <= self.held
+            for other in self.front.connections
+            if other is not self and other.phase is Phase.BODY and other not in self.front.paused
+        )
+
+    def _hold(self) -> None:
+        """Back-pressure: stop reading this body (and its timer) until the worker has room."""
+        if self.transport is not None and self not in self.front.paused:
+            self.transport.pause_reading()
+            self._disarm()
+            self.front.paused.append(self)
+
+    def resume(self) -> None:
+        if self.phase is Phase.BODY and self.transport is not None and not self.transport.is_closing():
+            self._arm(self.limits.body_timeout)
+            self.transport.resume_reading()
 
     def _on_complete(self) -> None:
         assert self.request is not None and self.transport is not None
@@ -438,6 +478,11 @@ class HttpConnection(asyncio.Protocol):
 
     def _drop_body(self) -> None:
         self.chunks = []
+        if self in self.front.paused:
+            self.front.paused.remove(self)
+        if self.held:
+            held, self.held = self.held, 0
+            self.front.release(held)
         if self.spool is not None:
             self.spool.close()
             self.spool = None

@@ -17,8 +17,9 @@ from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 
 from .conftest import fixture_path
-from .live import start_server
-from .raw_http import assert_json_error, connect, exchange, multipart, post_bytes, read_answer
+from .live import start_live_server, start_server
+from .raw_http import (assert_json_error, connect, exchange, multipart, peak_rss_kb, post_bytes, read_answer,
+                       worker_pids)
 
 #: The short timeouts this server runs with, in seconds.
 IDLE, HEADERS, BODY = 2, 2, 2
@@ -204,3 +205,21 @@ def test_a_stalled_connection_holds_no_thread_while_another_is_served(url: str) 
     assert answer.status == 200 and answer.seconds < BOUND
     thread.join(BOUND * 3)
     assert events and events[0].startswith(b"HTTP/1.1 408 ")
+
+
+def test_many_fast_uploads_at_once_are_buffered_within_the_worker_budget() -> None:
+    """Twenty clients send 9 MB bodies at once to one worker: the worker buffers at most
+    its budget (32 MiB) plus the bodies of the leading connections, the others wait (paused), and every upload is
+    answered."""
+    image = fixture_path("astronaut_a.jpg").read_bytes()
+    padding = b"p" * (9 * 1024 * 1024)
+    big, big_type = multipart([("image1", "a.jpg", image + padding)])
+    request = post_bytes("/advanced_facematch", big, big_type, {"Authorization": f"Bearer {TOKEN}"})
+    with start_live_server("--workers", "1") as live:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(lambda _: exchange(live.url, request, timeout=60), range(20)))
+        peaks = peak_rss_kb(worker_pids(live.pid))
+    for answer in answers:
+        assert answer.status == 200, answer.body[:200]  # the padding rides after the JPEG's end
+    assert peaks and max(peaks.values()) < 300 * 1024, peaks
+    print(f"worker peak RSS with 20 concurrent 9 MB uploads: {max(peaks.values()) // 1024} MB")
