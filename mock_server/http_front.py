@@ -127,6 +127,12 @@ class Front:
         self.buffered -= size
         while self.paused and self.buffered < self.limits.max_buffered_bytes:
             self.paused.pop(0).resume()
+        reading = any(c.phase is Phase.BODY and c not in self.paused for c in self.connections)
+        if self.paused and not reading:
+            # The paused bodies alone fill the budget: let the largest go on, so one completes.
+            leader = max(self.paused, key=lambda connection: connection.held)
+            self.paused.remove(leader)
+            leader.resume()
 
 
 class HttpConnection(asyncio.Protocol):
