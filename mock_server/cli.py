@@ -29,8 +29,9 @@ def default_workers() -> int:
 
 
 def default_threads() -> int:
-    """Threads per mock worker: 1, i.e. sync workers. Threads share one GIL: in the
-    measurements they added no throughput and doubled p99 latency (docs/performance.md)."""
+    """App threads per mock worker: 1, so the worker's event loop runs the app itself
+    between reads. Threads share one GIL: in the measurements (gthread workers, before the
+    event-loop front) they added no throughput and doubled p99 latency (docs/performance.md)."""
     return 1
 
 
@@ -143,7 +144,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--workers", type=int, default=None,
                        help="gunicorn worker processes (default: 2 per CPU core in mock mode, 1 per core in real mode)")
     serve.add_argument("--threads", type=int, default=None,
-                       help="threads per worker; more than 1 runs gthread workers (default: 1 in mock mode, 2 in real mode)")
+                       help="app threads per worker; 1 runs the app on the worker's event loop, more in a pool "
+                            "(default: 1 in mock mode, 2 in real mode)")
     serve.add_argument("--auth", choices=("jwt", "any"), default=env("FACEMATCH_AUTH", "jwt"),
                        help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token")
     serve.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
