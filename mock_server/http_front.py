@@ -112,6 +112,9 @@ class Front:
     executor: Executor | None
     limits: FrontLimits
     access: Callable[[Any, Any, dict[str, Any], timedelta], None] | None = None
+    #: For ``Expect: 100-continue``: the refusal the app would give from the headers alone
+    #: (a missing or bad token), sent instead of ``100 Continue``; None lets the body come.
+    precheck: Callable[[h11.Request], ApiError | None] | None = None
     multithread: bool = False
     connections: set["HttpConnection"] = field(default_factory=set)
     #: Body bytes this worker holds for requests still arriving, and the connections
@@ -285,6 +288,10 @@ class HttpConnection(asyncio.Protocol):
             self._on_complete()
             return
         if _expects_continue(request.headers):
+            refusal = self.front.precheck(request) if self.front.precheck is not None else None
+            if refusal is not None:
+                self._refuse(refusal)  # before the body is sent, so the connection closes
+                return
             # The declared size is within the limit: let the client send the body.
             self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
 

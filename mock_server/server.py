@@ -17,11 +17,15 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import h11
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
 
+from facematch_contract.operation import OPERATION_PATH
+
 from .app import create_app
 from .config import Settings
+from .errors import ApiError
 from .http_front import Front, FrontLimits
 
 #: Seconds between the worker's checks of its master, its signals and its heartbeat.
@@ -85,6 +89,27 @@ def tune_malloc() -> None:
         return
 
 
+def token_precheck(app: Any) -> Any:
+    """What the app answers from the headers alone, for ``Expect: 100-continue``: the
+    operation and ``POST /bulk`` authenticate before reading the body (with the app's own
+    authenticator), so a missing or bad token is refused before the client sends its photos."""
+    auth = app.config["MOCK_CONTEXT"].auth
+    guarded = (OPERATION_PATH.encode(), b"/bulk")
+
+    def precheck(request: h11.Request) -> ApiError | None:
+        if request.method != b"POST" or not request.target.split(b"?", 1)[0].endswith(guarded):
+            return None
+        authorization = next((value.decode("latin-1") for name, value in request.headers
+                              if name == b"authorization"), None)
+        try:
+            auth.verify(authorization)
+        except ApiError as error:
+            return error
+        return None
+
+    return precheck
+
+
 class BufferingWorker(Worker):  # type: ignore[misc]
     """A gunicorn worker whose connections are read by an asyncio loop; the app runs in
     ``threads`` pool threads on complete requests only."""
@@ -102,6 +127,7 @@ class BufferingWorker(Worker):  # type: ignore[misc]
             limits=front_limits(settings),
             access=self.log.access if self.cfg.accesslog else None,
             multithread=threads > 1,
+            precheck=token_precheck(self.wsgi),
         )
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)

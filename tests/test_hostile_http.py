@@ -117,14 +117,35 @@ def test_expect_100_continue_refuses_an_oversized_body_without_a_100(url: str) -
         assert time.monotonic() - started < BOUND
 
 
-def test_pipelined_requests_are_answered_in_order(url: str) -> None:
+def test_expect_100_continue_refuses_a_missing_token_before_the_body_is_sent(url: str) -> None:
+    body, content_type = multipart([("image1", "a.jpg", FACE)])
+    head = (f"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n").encode()
     with connect(url) as sock:
         started = time.monotonic()
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
-        first = read_answer(sock, started)
-        second = read_answer(sock, started)
-    assert first.status == 200 and first.json()["status"] == "ok"
-    assert_json_error(second, 404, BOUND)
+        sock.sendall(head + b"\r\n")
+        raw = _read_all(sock)  # the server answers and closes without asking for the body
+    assert raw.startswith(b"HTTP/1.1 401 ") and b"100 Continue" not in raw, raw[:200]
+    assert b"application/json" in raw and b'{"msg":"missing bearer token' in raw, raw[:300]
+    assert time.monotonic() - started < BOUND
+    with connect(url) as sock:
+        started = time.monotonic()
+        sock.sendall(head + f"Authorization: Bearer {TOKEN}\r\n\r\n".encode())
+        interim = sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), interim
+        sock.sendall(body)
+        final = read_answer(sock, started)
+    assert final.status == 200, final.body
+
+
+def test_pipelined_requests_are_answered_in_order(url: str) -> None:
+    with connect(url) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = _read_all(sock)
+    first, second = raw.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 ") and b'"status":"ok"' in first, raw
+    assert second.startswith(b"404 ") and b"application/json" in second and b'{"msg":' in second, raw
 
 
 def _slow_headers(url: str) -> bytes:
