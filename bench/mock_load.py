@@ -429,7 +429,9 @@ def parse_configs(text: str) -> list[tuple[int, int]]:
 
 
 def describe_config(workers: int, threads: int) -> str:
-    return f"{workers} w x {threads} t {'gthread' if threads > 1 else 'sync'}"
+    """Workers x threads (the mock's worker is its event-loop worker; the bare baseline
+    runs gunicorn's sync or gthread worker with the same counts)."""
+    return f"{workers} w x {threads} t"
 
 
 def start_all(targets: list[Target], workdir: Path) -> list[Server]:

@@ -63,6 +63,15 @@ class ArchiveLimits:
     max_entries: int = 5000
     #: Bytes all entries decompress to, together.
     max_total_bytes: int = 1024 * 1024 * 1024
+    #: The inflated-size budget of one archive: all entries together may decompress to at
+    #: most this many times the archive's own size (photos barely compress, so a real case
+    #: archive is near 1x), or ``inflation_floor`` bytes for a small archive, and never more
+    #: than ``max_total_bytes``. A 1 MB ZIP inflating to 1 GiB is refused.
+    max_inflation_ratio: int = 20
+    inflation_floor: int = 64 * 1024 * 1024
+
+    def inflated_budget(self, archive_bytes: int) -> int:
+        return min(self.max_total_bytes, max(self.inflation_floor, self.max_inflation_ratio * archive_bytes))
     #: Bytes one entry may decompress to (above the contract's 10 MiB image maximum, so an
     #: implementation's answer to a too-large image can still be recorded).
     max_entry_bytes: int = 16 * 1024 * 1024
@@ -126,7 +135,9 @@ class InputArchive:
     def __init__(self, source: str | Path | BinaryIO, limits: ArchiveLimits | None = None) -> None:
         self.limits = limits or ArchiveLimits()
         self._lock = threading.Lock()
+        self.archive_bytes = 0
         self._zip = self._open(source)
+        self.inflated_budget = self.limits.inflated_budget(self.archive_bytes)
         self._owns_raw = isinstance(source, (str, Path))
         self._raw: BinaryIO = open(source, "rb") if isinstance(source, (str, Path)) else source
         try:
@@ -147,6 +158,7 @@ class InputArchive:
         else:
             size = source.seek(0, 2)
             source.seek(0)
+        self.archive_bytes = size
         if size == 0:
             raise ArchiveRefused("the archive is empty (0 bytes)")
         if size > self.limits.max_archive_bytes:
@@ -191,10 +203,8 @@ class InputArchive:
                     f"of {limits.max_entry_bytes} bytes"
                 )
             declared += info.file_size
-            if declared > limits.max_total_bytes:
-                raise ArchiveRefused(
-                    f"the archive expands to more than {limits.max_total_bytes} bytes (the limit)"
-                )
+            if declared > self.inflated_budget:
+                raise ArchiveRefused(f"the archive expands to more than {self._budget_text()}")
             by_name[name] = info
         if not by_name:
             raise ArchiveRefused("the archive has no files (only folders)")
@@ -282,8 +292,13 @@ class InputArchive:
             raise ArchiveRefused(
                 f"entry {name!r} expands past the per-entry limit of {limits.max_entry_bytes} bytes"
             )
-        if total > limits.max_total_bytes:
-            raise ArchiveRefused(f"the archive expands past the limit of {limits.max_total_bytes} bytes")
+        if total > self.inflated_budget:
+            raise ArchiveRefused(f"the archive expands past {self._budget_text()}")
+
+    def _budget_text(self) -> str:
+        limits = self.limits
+        return (f"{self.inflated_budget} bytes, its inflated-size budget ({limits.max_inflation_ratio}x its own "
+                f"{self.archive_bytes} bytes, at least {limits.inflation_floor}, at most {limits.max_total_bytes})")
 
     # -- use -----------------------------------------------------------------------------
     @property

@@ -11,6 +11,9 @@ Timing lives only in ``summary.json``: against a deterministic implementation tw
 give byte-identical ``results.csv``, ``results.jsonl`` and ``errors.csv``. Entries carry a
 fixed timestamp. The archive is written to a temporary file beside the destination and
 renamed into place, so a failed run never leaves a half-written archive behind.
+
+CSV cells come from the archive's sender (case ids, unique_ids) and the server's messages:
+any that a spreadsheet would read as a formula is written with a leading apostrophe.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -86,11 +90,24 @@ def lookup(body: Any, dotted: str) -> Any:
     return node
 
 
+#: Leading characters that make a spreadsheet read a cell as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def neutralised(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that could start a formula (a case id such
+    as ``=HYPERLINK(...)``) gets a leading apostrophe; numbers are left as they are."""
+    if text.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_text(header: Iterable[str], rows: Iterable[Iterable[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([neutralised(name) for name in header])
+    writer.writerows([neutralised(value) for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 

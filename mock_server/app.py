@@ -35,13 +35,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = MockContext(
         settings=settings,
         contract=contract,
-        auth=Authenticator(settings.auth, settings.jwt_secret),
+        auth=Authenticator(settings.auth, settings.jwt_secret, require_exp=settings.require_exp),
         images=ImageChecker(
-            ImageLimits(settings.min_image_bytes, settings.max_image_bytes, settings.max_image_pixels)
+            ImageLimits(
+                settings.min_image_bytes,
+                settings.max_image_bytes,
+                settings.max_image_pixels,
+                max_scans=settings.max_image_scans,
+                decode_memory_bytes=settings.decode_memory_bytes,
+                decode_seconds=settings.decode_seconds,
+            )
         ),
         engine=build_engine(settings, fixtures),
         fixtures=fixtures,
-        journal=Journal(settings.journal_path, settings.journal_limit) if settings.journal_path else None,
+        journal=(
+            Journal(settings.journal_path, settings.journal_limit, settings.journal_max_bytes)
+            if settings.journal_path
+            else None
+        ),
     )
     app = Flask(__name__)
     app.config["MOCK_CONTEXT"] = ctx
@@ -53,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # reverse order) and sees the response exactly as it leaves, headers included.
         install_strict(app, contract)
     install_correlation_id(app, contract)
-    install_cors(app, settings.cors_origins)
+    install_cors(app, settings.cors_origins, admin=settings.admin_cors)
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
     app.register_blueprint(create_bulk_blueprint(ctx))
@@ -89,6 +100,8 @@ def install_correlation_id(app: Flask, contract: Contract) -> None:
         response.headers[CORRELATION_HEADER] = g.get("correlation_id") or uuid.uuid4().hex
         if g.get("close_connection"):
             response.headers["Connection"] = "close"
+        if response.status_code == 204:
+            response.headers.pop("Content-Type", None)  # no body, so no media type
         return response
 
 

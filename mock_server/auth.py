@@ -3,6 +3,7 @@ in the permissive ``any`` mode, any non-empty token. Tokens are never logged."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +19,10 @@ LEEWAY_SECONDS = 5
 class Authenticator:
     mode: Literal["jwt", "any"]
     secret: str
+    #: Refuse tokens without an ``exp`` claim that is a JSON number. Off by default, as
+    #: before: PyJWT then accepts a token with no ``exp`` (it never expires) and one whose
+    #: ``exp`` is a numeric string. ``exp`` and ``nbf`` are judged with LEEWAY_SECONDS.
+    require_exp: bool = False
 
     def verify(self, authorization: str | None) -> None:
         """Raise a 401 ApiError unless the Authorization header carries an acceptable token."""
@@ -30,12 +35,12 @@ class Authenticator:
         if self.mode == "any":
             return
         try:
-            jwt.decode(
+            claims = jwt.decode(
                 token,
                 self.secret,
                 algorithms=[ALGORITHM],
                 leeway=LEEWAY_SECONDS,
-                options={"require": [], "verify_aud": False},
+                options={"require": ["exp"] if self.require_exp else [], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             raise ApiError(ErrorKind.TOKEN_EXPIRED)
@@ -46,6 +51,27 @@ class Authenticator:
             if token.count(".") != 2:
                 raise ApiError(ErrorKind.TOKEN_MALFORMED)
             raise ApiError(ErrorKind.TOKEN_INVALID)
+        except jwt.MissingRequiredClaimError:
+            raise ApiError(ErrorKind.TOKEN_NO_EXP)
         except jwt.InvalidTokenError:
             raise ApiError(ErrorKind.TOKEN_INVALID)
+        exp = claims.get("exp")
+        if self.require_exp and (isinstance(exp, bool) or not isinstance(exp, (int, float))):
+            raise ApiError(ErrorKind.TOKEN_NO_EXP)
 
+
+
+def owner_of(authorization: str, mode: Literal["jwt", "any"]) -> str:
+    """Who a verified Authorization header speaks for, as a digest (never the token): the
+    JWT's ``sub`` claim in jwt mode (tokens without one share the empty subject), the
+    token itself in ``any`` mode. Bulk jobs belong to their owner."""
+    token = authorization.strip().partition(" ")[2].strip()
+    if mode == "jwt":
+        try:
+            subject = jwt.decode(token, options={"verify_signature": False}).get("sub")
+        except jwt.InvalidTokenError:
+            subject = None
+        key = "sub:" + (subject if isinstance(subject, str) else "")
+    else:
+        key = "token:" + token
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

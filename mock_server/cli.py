@@ -11,13 +11,13 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
 from facematch_contract import SPEC_PATH
 from facematch_contract.operation import DEV_JWT_SECRET
 
+from .admin import default_hosts
 from .config import RealModeSettings, Settings
 
 
@@ -29,8 +29,9 @@ def default_workers() -> int:
 
 
 def default_threads() -> int:
-    """Threads per mock worker: 1, i.e. sync workers. Threads share one GIL: in the
-    measurements they added no throughput and doubled p99 latency (docs/performance.md)."""
+    """App threads per mock worker: 1, so the worker's event loop runs the app itself
+    between reads. Threads share one GIL: in the measurements (gthread workers, before the
+    event-loop front) they added no throughput and doubled p99 latency (docs/performance.md)."""
     return 1
 
 
@@ -64,7 +65,9 @@ def lean_access_logger() -> type:
             for name, value in resp.headers:
                 if name.lower() == "x-correlation-id":
                     correlation = value
-            request_line = "%s %s %s" % (environ["REQUEST_METHOD"], environ["RAW_URI"], environ["SERVER_PROTOCOL"])
+            request_line = "%s %s %s" % (
+                environ["REQUEST_METHOD"], loggable_uri(environ["RAW_URI"]), environ["SERVER_PROTOCOL"]
+            )
             milliseconds = request_time.seconds * 1000 + request_time.microseconds // 1000
             try:
                 self.access_log.info(
@@ -80,6 +83,23 @@ def lean_access_logger() -> type:
                 self.error(traceback.format_exc())
 
     return LeanAccessLogger
+
+
+#: Query parameters whose values the access log shows; every other value is redacted, so a
+#: token a client puts in the query string (``?access_token=...``) is never logged.
+LOGGED_QUERY_PARAMETERS = frozenset({"__example", "limit"})
+
+
+def loggable_uri(raw_uri: str) -> str:
+    """The request target with the values of query parameters redacted (names kept)."""
+    path, sep, query = raw_uri.partition("?")
+    if not sep:
+        return raw_uri
+    shown = []
+    for pair in query.split("&"):
+        name, equals, _ = pair.partition("=")
+        shown.append(pair if name in LOGGED_QUERY_PARAMETERS or not equals else f"{name}=-")
+    return path + "?" + "&".join(shown)
 
 
 def _quoted(value: object) -> object:
@@ -105,6 +125,10 @@ def parse_origins(text: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in text.split(",") if origin.strip())
 
 
+def parse_hosts(text: str) -> tuple[str, ...]:
+    return tuple(host.strip().lower() for host in text.split(",") if host.strip())
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     env = os.environ.get
     serve = subparsers.add_parser(
@@ -120,21 +144,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--workers", type=int, default=None,
                        help="gunicorn worker processes (default: 2 per CPU core in mock mode, 1 per core in real mode)")
     serve.add_argument("--threads", type=int, default=None,
-                       help="threads per worker; more than 1 runs gthread workers (default: 1 in mock mode, 2 in real mode)")
+                       help="app threads per worker; 1 runs the app on the worker's event loop, more in a pool "
+                            "(default: 1 in mock mode, 2 in real mode)")
     serve.add_argument("--auth", choices=("jwt", "any"), default=env("FACEMATCH_AUTH", "jwt"),
                        help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token")
     serve.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
                        help="HS256 secret (default: the documented development secret; env FACEMATCH_JWT_SECRET)")
+    serve.add_argument("--require-exp", action="store_true",
+                       help="refuse tokens without a numeric exp claim (default: such tokens are accepted)")
     serve.add_argument("--prefix", default=env("FACEMATCH_PREFIX", ""),
                        help="extra mount prefix for every route, e.g. /api")
     serve.add_argument("--strict", action="store_true",
                        help="check every response against openapi.yaml and the rules (development)")
     serve.add_argument("--cors", type=parse_origins, default=parse_origins(env("FACEMATCH_CORS", "*")),
                        help="allowed CORS origins, comma-separated; '*' for any; 'none' to turn CORS off")
+    serve.add_argument("--allowed-hosts", type=parse_hosts, default=parse_hosts(env("FACEMATCH_ALLOWED_HOSTS", "")),
+                       help="Host names the admin routes (the journal) answer, comma-separated; '*' for any "
+                            "(default: localhost names and --host)")
+    serve.add_argument("--admin-token", default=env("FACEMATCH_ADMIN_TOKEN") or None,
+                       help="bearer token the admin routes (the journal) require (env FACEMATCH_ADMIN_TOKEN; default: none)")
+    serve.add_argument("--admin-cors", action="store_true",
+                       help="let --cors apply to the admin routes too (default: they get no CORS headers)")
     serve.add_argument("--latency", type=parse_latency, default=(0, 0),
                        help="add latency to every answer: MS or LOW-HIGH (milliseconds)")
     serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
     serve.add_argument("--journal-limit", type=int, default=1000, help="entries the journal keeps")
+    serve.add_argument("--journal-max-kb", type=int, default=Settings.journal_max_bytes // 1024,
+                       help="KiB the journal file may hold (its newest entries within it are kept)")
     serve.add_argument("--models-dir", type=Path, default=_env_path("FACEMATCH_MODELS_DIR"),
                        help="real mode: directory with the MiniFASNet ONNX files (env FACEMATCH_MODELS_DIR)")
     serve.add_argument("--match-distance", type=float, default=RealModeSettings.match_distance,
@@ -148,7 +184,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="bulk jobs (POST /bulk) that may be queued or running at once")
     serve.add_argument("--bulk-ttl", type=int, default=Settings.bulk_ttl_seconds,
                        help="seconds a finished bulk job's results are kept")
-    serve.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, seconds")
+    serve.add_argument("--timeout", type=int, default=30,
+                       help="seconds a worker may go without a heartbeat before gunicorn restarts it")
+    serve.add_argument("--idle-timeout", type=float, default=Settings.idle_timeout_s,
+                       help="seconds a connection may wait with no byte of a request (then 408, closed)")
+    serve.add_argument("--header-timeout", type=float, default=Settings.header_timeout_s,
+                       help="seconds a request's line and headers may take to arrive (then 408, closed)")
+    serve.add_argument("--body-timeout", type=float, default=Settings.body_timeout_s,
+                       help="seconds a request's body may take to arrive after its headers (then 408, closed)")
+    serve.add_argument("--decode-seconds", type=float, default=Settings.decode_seconds,
+                       help="wall-clock seconds one image's decode may take (then 400)")
+    serve.add_argument("--decode-memory-mb", type=int, default=Settings.decode_memory_bytes // 2**20,
+                       help="estimated MiB one image's decode may hold (pixels x bytes per pixel; over: 400)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--replay", type=Path, metavar="DIR",
                        help="answer images recorded by 'facematch proxy --record DIR' with the recorded answers")
@@ -172,12 +219,22 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         mode=args.mode,
         auth=args.auth,
         jwt_secret=args.jwt_secret,
+        require_exp=args.require_exp,
         prefix=args.prefix,
         strict=args.strict,
         cors_origins=args.cors,
+        allowed_hosts=args.allowed_hosts or default_hosts(args.host),
+        admin_token=args.admin_token,
+        admin_cors=args.admin_cors,
         latency_ms=args.latency,
         journal_path=journal_path,
         journal_limit=args.journal_limit,
+        journal_max_bytes=args.journal_max_kb * 1024,
+        decode_seconds=args.decode_seconds,
+        decode_memory_bytes=args.decode_memory_mb * 2**20,
+        idle_timeout_s=args.idle_timeout,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
         spec_path=args.spec,
         real=RealModeSettings(
             models_dir=args.models_dir,
@@ -188,7 +245,7 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .server import GunicornServer
+    from .server import WORKER_CLASS, GunicornServer
 
     if args.replay_strict and args.replay is None:
         print("facematch serve: --replay-strict needs --replay DIR", file=sys.stderr)
@@ -201,14 +258,18 @@ def run_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"facematch serve: {problem}", file=sys.stderr)
             return 2
+    from .leftovers import make_work_area, remove_stale
+
+    for folder in remove_stale():
+        print(f"facematch serve: removed {folder}, left by a server that is no longer running", file=sys.stderr)
     journal_path = None
     if not args.no_journal:
-        journal_dir = Path(tempfile.mkdtemp(prefix="facematch-journal-"))
+        journal_dir = make_work_area("facematch-journal-")
         master = os.getpid()
         atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
         journal_path = journal_dir / "journal.jsonl"
     # Bulk jobs: one private (0700) work area for all workers, removed when the server exits.
-    bulk_dir = Path(tempfile.mkdtemp(prefix="facematch-bulk-"))
+    bulk_dir = make_work_area("facematch-bulk-")
     bulk_master = os.getpid()
     atexit.register(lambda: os.getpid() == bulk_master and shutil.rmtree(bulk_dir, ignore_errors=True))
     settings = settings_from_args(args, journal_path, bulk_dir)
@@ -219,7 +280,9 @@ def run_serve(args: argparse.Namespace) -> int:
         "bind": f"{args.host}:{args.port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        # Every worker reads connections with an asyncio front and runs the app on
+        # complete requests in ``threads`` threads (mock_server/server.py).
+        "worker_class": WORKER_CLASS,
         "timeout": args.timeout,
         "graceful_timeout": 5,
         "accesslog": None if args.quiet else "-",

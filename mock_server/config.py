@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Literal
 
 from facematch_contract import FIXTURES_DIR, SPEC_PATH
+from .journal import JOURNAL_MAX_BYTES
 from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
+
+
+#: Host names the admin routes always answer, besides the bound address.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Settings:
     mode: Literal["mock", "real"] = "mock"
     auth: Literal["jwt", "any"] = "jwt"
     jwt_secret: str = DEV_JWT_SECRET
+    #: Refuse tokens without a numeric ``exp`` claim (mock_server/auth.py).
+    require_exp: bool = False
     #: Extra mount point for every route (``/advanced_facematch`` and the gateway path
     #: ``/sumi/v1/advanced_facematch`` are always served).
     prefix: str = ""
@@ -42,16 +49,31 @@ class Settings:
     strict: bool = False
     #: CORS allowed origins; empty tuple turns CORS off; ("*",) allows any origin.
     cors_origins: tuple[str, ...] = ("*",)
+    #: Admin routes (the journal; mock_server/admin.py): Host names they answer (the CLI
+    #: adds the bound address; ("*",) for any), the bearer token they need (None: none),
+    #: and whether CORS applies to them too.
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    admin_token: str | None = None
+    admin_cors: bool = False
     #: Injected latency in milliseconds: (low, high); (0, 0) for none.
     latency_ms: tuple[int, int] = (0, 0)
     #: Where the request journal lives (shared by all workers); None turns it off.
     journal_path: Path | None = None
     journal_limit: int = 1000
+    #: The journal file's bound in bytes (its newest entries within it are kept and read).
+    journal_max_bytes: int = JOURNAL_MAX_BYTES
     spec_path: Path = SPEC_PATH
     fixtures_dir: Path = FIXTURES_DIR
     min_image_bytes: int = MIN_IMAGE_BYTES
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    #: Decode budget (mock_server/images.py): start-of-scan markers a JPEG may have (a
+    #: normal progressive JPEG has about 10), estimated peak bytes one image's decode may
+    #: hold (pixels x measured bytes per pixel of the format), wall-clock seconds one
+    #: image's decode may take.
+    max_image_scans: int = 64
+    decode_memory_bytes: int = 160 * 1024 * 1024
+    decode_seconds: float = 4.0
     real: RealModeSettings = field(default_factory=RealModeSettings)
     #: Private (0700) work area of bulk jobs, shared by all workers; None: each process
     #: makes its own on the first upload (fine for one process, e.g. tests of the app).
@@ -64,6 +86,15 @@ class Settings:
     replay_dir: Path | None = None
     #: With a cassette: 404 for images it does not hold, instead of the canned engine.
     replay_strict: bool = False
+
+    #: Server layer (mock_server/http_front.py), in seconds: how long a connection may wait
+    #: with no byte of a request, how long a request's headers and then its body may take
+    #: to arrive in full. Past each the connection is answered 408 (JSON) and closed.
+    idle_timeout_s: float = 15.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    #: Request line plus headers, in bytes (larger: 431, JSON).
+    max_header_bytes: int = 32 * 1024
 
     @property
     def max_body_bytes(self) -> int:

@@ -1,9 +1,12 @@
 """CORS for local frontends: on by default for any origin, configurable, preflight answered
-before authentication (browsers send preflights without credentials)."""
+before authentication (browsers send preflights without credentials). The admin routes
+(mock_server/admin.py) get no CORS headers unless ``admin`` is set."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+
+from .admin import is_admin_request
 
 ALLOWED_HEADERS = "Authorization, Content-Type, Prefer, X-Correlation-ID"
 EXPOSED_HEADERS = "X-Correlation-ID, X-Contract-Violation"
@@ -11,7 +14,7 @@ ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 MAX_AGE = "600"
 
 
-def install_cors(app: Flask, origins: tuple[str, ...]) -> None:
+def install_cors(app: Flask, origins: tuple[str, ...], admin: bool = False) -> None:
     if not origins:
         return
     any_origin = "*" in origins
@@ -24,6 +27,8 @@ def install_cors(app: Flask, origins: tuple[str, ...]) -> None:
     @app.before_request
     def preflight() -> Response | None:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if not admin and is_admin_request():
+                return None  # Flask's own OPTIONS answer, without CORS headers
             response = app.response_class(status=204)
             response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
@@ -34,7 +39,7 @@ def install_cors(app: Flask, origins: tuple[str, ...]) -> None:
     @app.after_request
     def add_headers(response: Response) -> Response:
         origin = allowed(request.headers.get("Origin"))
-        if origin:
+        if origin and (admin or not is_admin_request()):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
             if origin != "*":

@@ -22,6 +22,9 @@ class ErrorKind(Enum):
     UNSUPPORTED_IMAGE = "unsupported_image"
     CORRUPT_IMAGE = "corrupt_image"
     TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_MANY_SCANS = "too_many_scans"
+    DECODE_BUDGET = "decode_budget"
+    DECODE_TIMEOUT = "decode_timeout"
     NO_FACE = "no_face"
     PROCESSING_FAILED = "processing_failed"
     BODY_TOO_LARGE = "body_too_large"
@@ -31,9 +34,12 @@ class ErrorKind(Enum):
     TOKEN_EXPIRED = "token_expired"
     TOKEN_NOT_YET_VALID = "token_not_yet_valid"
     TOKEN_INVALID = "token_invalid"
+    TOKEN_NO_EXP = "token_no_exp"
     # ERR-3: not the operation at all (422).
     NOT_MULTIPART = "not_multipart"
     MALFORMED_MULTIPART = "malformed_multipart"
+    TOO_MANY_PARTS = "too_many_parts"
+    PART_HEADERS_TOO_LARGE = "part_headers_too_large"
     MISSING_IMAGE1 = "missing_image1"
     UNKNOWN_FIELD = "unknown_field"
     DUPLICATE_FIELD = "duplicate_field"
@@ -49,6 +55,13 @@ class ErrorKind(Enum):
     BULK_UNKNOWN = "bulk_unknown"
     BULK_NOT_READY = "bulk_not_ready"
     BULK_FAILED = "bulk_failed"
+    # The server layer (mock_server/http_front.py): HTTP that never reached the app.
+    REQUEST_TIMEOUT = "request_timeout"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    MALFORMED_HTTP = "malformed_http"
+    # The admin routes (mock_server/admin.py).
+    ADMIN_HOST = "admin_host"
+    ADMIN_TOKEN = "admin_token"
     # Outside the operation (still JSON, never HTML: ERR-4).
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -76,6 +89,14 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.TOO_MANY_PIXELS: ErrorSpec(
         400, "{field} has too many pixels (the maximum is {limit})"
     ),
+    ErrorKind.TOO_MANY_SCANS: ErrorSpec(
+        400, "{field} has too many progressive scans: {scans} (the maximum is {limit})"
+    ),
+    ErrorKind.DECODE_BUDGET: ErrorSpec(
+        400, "{field} would need too much memory to decode: {width}x{height} {format} needs about "
+        "{needed} MB (the budget is {limit} MB)"
+    ),
+    ErrorKind.DECODE_TIMEOUT: ErrorSpec(400, "{field} took too long to decode (the limit is {seconds:g} s)"),
     ErrorKind.NO_FACE: ErrorSpec(400, "no usable face found in {field}"),
     ErrorKind.PROCESSING_FAILED: ErrorSpec(400, "{field} could not be processed"),
     ErrorKind.BODY_TOO_LARGE: ErrorSpec(
@@ -86,8 +107,11 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.TOKEN_EXPIRED: ErrorSpec(401, "token has expired"),
     ErrorKind.TOKEN_NOT_YET_VALID: ErrorSpec(401, "token is not valid yet"),
     ErrorKind.TOKEN_INVALID: ErrorSpec(401, "invalid token"),
+    ErrorKind.TOKEN_NO_EXP: ErrorSpec(401, "token has no numeric exp claim (this server requires one)"),
     ErrorKind.NOT_MULTIPART: ErrorSpec(422, "request body must be multipart/form-data"),
     ErrorKind.MALFORMED_MULTIPART: ErrorSpec(422, "request body is not well-formed multipart/form-data"),
+    ErrorKind.TOO_MANY_PARTS: ErrorSpec(422, "request body has more than {limit} parts"),
+    ErrorKind.PART_HEADERS_TOO_LARGE: ErrorSpec(422, "a part's headers are over {limit} bytes"),
     ErrorKind.MISSING_IMAGE1: ErrorSpec(422, "field image1 is required"),
     ErrorKind.UNKNOWN_FIELD: ErrorSpec(422, "unknown form field {field}"),
     ErrorKind.DUPLICATE_FIELD: ErrorSpec(422, "form field {field} was sent more than once"),
@@ -106,6 +130,14 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.BULK_UNKNOWN: ErrorSpec(404, "no bulk job {id}: unknown, deleted or expired"),
     ErrorKind.BULK_NOT_READY: ErrorSpec(409, "bulk job {id} is {status}: {done} of {total} cases done"),
     ErrorKind.BULK_FAILED: ErrorSpec(409, "bulk job {id} failed and has no result: {reason}"),
+    ErrorKind.REQUEST_TIMEOUT: ErrorSpec(408, "request timed out: {what} did not arrive within {seconds:g} s"),
+    ErrorKind.HEADERS_TOO_LARGE: ErrorSpec(431, "request headers are too large (the maximum is {limit} bytes)"),
+    ErrorKind.MALFORMED_HTTP: ErrorSpec(400, "malformed HTTP request: {reason}"),
+    ErrorKind.ADMIN_HOST: ErrorSpec(
+        403, "host {host} may not use the admin routes (allowed: localhost names and the bound address; "
+        "see --allowed-hosts)"
+    ),
+    ErrorKind.ADMIN_TOKEN: ErrorSpec(401, "the admin routes need Authorization: Bearer <admin token>"),
     ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
     ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
     ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),

@@ -4,6 +4,10 @@ Entries are JSON lines appended to one file (``O_APPEND`` writes of one short li
 atomic across processes). Only metadata is kept: part names, sizes, digests, the fixture a
 part matched. Never image bytes, never the Authorization header.
 
+The file is bounded in entries and in bytes: it is compacted to the newest entries every
+256 writes and whenever it grows past its byte limit, and reads take only its tail (at most
+the byte limit), never the whole file.
+
 Each worker process keeps one lock descriptor open (re-opened after a fork) and a thread
 lock in front of it, so recording costs one ``flock`` pair and one ``write``, not an
 ``open``/``close`` of the lock file per request.
@@ -69,10 +73,15 @@ class JournalEntry:
         }
 
 
+#: Default bound of the journal file, in bytes.
+JOURNAL_MAX_BYTES = 4 * 1024 * 1024
+
+
 class Journal:
-    def __init__(self, path: Path, limit: int) -> None:
+    def __init__(self, path: Path, limit: int, max_bytes: int = JOURNAL_MAX_BYTES) -> None:
         self.path = path
         self.limit = limit
+        self.max_bytes = max_bytes
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
         self._fd = fd
@@ -89,32 +98,48 @@ class Journal:
         with self._locked(exclusive=False):
             os.write(self._fd, line.encode())
             self._written += 1
-            due = self._written % 256 == 0
+            due = self._written % 256 == 0 or os.fstat(self._fd).st_size > self.max_bytes
         if due:
             with self._locked():
                 self._compact()
 
     def entries(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries (oldest first) among those in the file's last
+        ``max_bytes``."""
         with self._locked(exclusive=False):
-            try:
-                lines = self.path.read_text(encoding="utf-8").splitlines()
-            except FileNotFoundError:
-                return []
+            lines = self._tail(self.max_bytes)
         return [json.loads(line) for line in lines[-limit:] if line]
+
+    def _tail(self, size: int) -> list[bytes]:
+        """The whole lines in the file's last ``size`` bytes (caller holds a lock)."""
+        try:
+            with open(self.path, "rb") as file:
+                end = file.seek(0, os.SEEK_END)
+                start = max(0, end - size)
+                file.seek(start)
+                data = file.read(end - start)
+        except FileNotFoundError:
+            return []
+        lines = data.split(b"\n")
+        if start > 0:
+            lines = lines[1:]  # cut mid-line
+        return [line for line in lines if line]
 
     def clear(self) -> None:
         with self._locked():
             os.truncate(self.path, 0)
 
     def _compact(self) -> None:
-        """Keep the newest ``limit`` entries so the file stays bounded (caller holds the
-        exclusive lock).
+        """Keep the newest ``limit`` entries within half the byte limit, so the file stays
+        bounded both ways (caller holds the exclusive lock).
 
         Rewritten in place, so every worker's append-mode descriptor stays valid."""
-        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
-        if len(lines) > self.limit:
+        size = os.fstat(self._fd).st_size
+        lines = self._tail(self.max_bytes // 2)
+        kept = lines[-self.limit :]
+        if len(kept) < len(lines) or size > self.max_bytes // 2:
             os.truncate(self.path, 0)
-            os.write(self._fd, "".join(lines[-self.limit :]).encode())
+            os.write(self._fd, b"".join(line + b"\n" for line in kept))
 
     def _locked(self, exclusive: bool = True) -> "_Lock":
         return _Lock(self, exclusive)

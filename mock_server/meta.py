@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, request
 
 from . import __version__
+from .admin import AdminPolicy, admin_route
 from .context import MockContext
 from .errors import ApiError, ErrorKind
 from .jsonbody import encode
@@ -18,6 +19,7 @@ INTEGER = re.compile(r"-?[0-9]+")
 
 def create_meta_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("meta", __name__)
+    admin = admin_route(AdminPolicy(ctx.settings.allowed_hosts, ctx.settings.admin_token))
     health = encode({"status": "ok", "mode": ctx.settings.mode, "version": __version__})
     low, high, default = journal_limit_bounds(ctx)
 
@@ -33,6 +35,7 @@ def create_meta_blueprint(ctx: MockContext) -> Blueprint:
         return current_app.response_class(ctx.contract.raw_text, mimetype="application/yaml")
 
     @blueprint.get("/__mock/requests")
+    @admin
     def list_requests() -> Response:
         limit = parse_limit(request.args.get(LIMIT), low, high, default)
         limit = min(limit, ctx.settings.journal_limit)
@@ -40,6 +43,7 @@ def create_meta_blueprint(ctx: MockContext) -> Blueprint:
         return json_response(encode({"requests": entries}))
 
     @blueprint.delete("/__mock/requests")
+    @admin
     def clear_requests() -> Response:
         if ctx.journal:
             ctx.journal.clear()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import BinaryIO
 
 from werkzeug.http import parse_options_header
@@ -23,8 +22,15 @@ from werkzeug.http import parse_options_header
 from .errors import ApiError, ErrorKind
 
 CHUNK = 256 * 1024
+#: One part's header block, in bytes, however it arrives (in the first read or later).
 MAX_HEADER_BLOCK = 16 * 1024
 TEXT_FIELD_LIMIT = 64 * 1024
+#: Parts one body may have: the form has three fields; more is never the operation.
+MAX_PARTS = 16
+#: Characters of a part's file name (the journal keeps it).
+MAX_FILENAME = 255
+#: Characters of a part's Content-Type line.
+MAX_PART_TYPE = 255
 
 
 @dataclass
@@ -59,18 +65,16 @@ class Part:
             raise ApiError(ErrorKind.INVALID_FIELD, {"field": self.name, "reason": "not UTF-8 text"})
 
 
-@lru_cache(maxsize=512)
 def _options(value: str) -> tuple[str, dict[str, str]]:
-    """Werkzeug's header parameter parser, remembered per distinct header value: clients
-    send the same Content-Type and Content-Disposition lines over and over. Callers must
-    not modify the returned dict."""
+    """Werkzeug's header parameter parser. Not memoised: the values are the client's
+    strings (a cache keyed by them kept 200 KB file names alive in every worker)."""
     return parse_options_header(value)
 
 
 def boundary_of(content_type: str | None) -> bytes:
     """The multipart boundary, or a 422 when the body is not multipart/form-data."""
     mimetype, options = _options(content_type or "")
-    if mimetype != "multipart/form-data":
+    if mimetype.lower() != "multipart/form-data":  # media types are case-insensitive
         raise ApiError(ErrorKind.NOT_MULTIPART)
     boundary = options.get("boundary", "")
     if not boundary or len(boundary) > 200:
@@ -147,6 +151,8 @@ def read_form(
             raise ApiError(ErrorKind.MALFORMED_MULTIPART)
         reader.buf = reader.buf[end_of_line + 2 :]
 
+        if len(parts) >= MAX_PARTS:
+            raise ApiError(ErrorKind.TOO_MANY_PARTS, {"limit": MAX_PARTS})
         part = _read_headers(reader)
         limit = image_limit if part.name in binary_fields else TEXT_FIELD_LIMIT
         _read_body(reader, part, delimiter, limit)
@@ -160,8 +166,12 @@ def _read_headers(reader: _Reader) -> Part:
             break
         if reader.buf.startswith(b"\r\n"):  # a part with no headers at all
             raise ApiError(ErrorKind.MALFORMED_MULTIPART)
-        if len(reader.buf) > MAX_HEADER_BLOCK or not reader.more():
+        if len(reader.buf) > MAX_HEADER_BLOCK:
+            raise ApiError(ErrorKind.PART_HEADERS_TOO_LARGE, {"limit": MAX_HEADER_BLOCK})
+        if not reader.more():
             raise ApiError(ErrorKind.MALFORMED_MULTIPART)
+    if end > MAX_HEADER_BLOCK:  # the whole block may have come in one read
+        raise ApiError(ErrorKind.PART_HEADERS_TOO_LARGE, {"limit": MAX_HEADER_BLOCK})
     block = reader.buf[:end].decode("utf-8", "replace")
     reader.buf = reader.buf[end + 4 :]
     headers: dict[str, str] = {}
@@ -172,9 +182,15 @@ def _read_headers(reader: _Reader) -> Part:
         headers[key.strip().lower()] = value.strip()
     disposition, options = _options(headers.get("content-disposition", ""))
     name = options.get("name")
-    if disposition != "form-data" or name is None:
+    if disposition.lower() != "form-data" or name is None:
         raise ApiError(ErrorKind.MALFORMED_MULTIPART)
-    return Part(name=name, filename=options.get("filename"), content_type=headers.get("content-type"))
+    filename = options.get("filename")
+    if filename is not None and len(filename) > MAX_FILENAME:
+        raise ApiError(ErrorKind.INVALID_FIELD, {"field": name[:64], "reason": f"file name over {MAX_FILENAME} characters"})
+    content_type = headers.get("content-type")
+    if content_type is not None and len(content_type) > MAX_PART_TYPE:
+        raise ApiError(ErrorKind.INVALID_FIELD, {"field": name[:64], "reason": f"part type over {MAX_PART_TYPE} characters"})
+    return Part(name=name, filename=filename, content_type=content_type)
 
 
 def _read_body(reader: _Reader, part: Part, delimiter: bytes, limit: int) -> None:

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -18,9 +19,24 @@ from mock_server.launch import free_port, stop_process_group
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    pid: int  # gunicorn's master; its children are the workers
+
+
 @contextmanager
 def start_server(*cli_args: str, env: dict[str, str] | None = None, ready_timeout: float = 60.0) -> Iterator[str]:
-    """Run ``facematch serve --port FREE *cli_args`` and yield its base URL.
+    """Run ``facematch serve --port FREE *cli_args`` and yield its base URL."""
+    with start_live_server(*cli_args, env=env, ready_timeout=ready_timeout) as server:
+        yield server.url
+
+
+@contextmanager
+def start_live_server(
+    *cli_args: str, env: dict[str, str] | None = None, ready_timeout: float = 60.0
+) -> Iterator[LiveServer]:
+    """Run ``facematch serve --port FREE *cli_args`` and yield its URL and master pid.
 
     Two workers unless ``--workers`` is given. The server's output goes to a temporary log
     that is printed if it fails to start.
@@ -42,7 +58,7 @@ def start_server(*cli_args: str, env: dict[str, str] | None = None, ready_timeou
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base_url, process, Path(log.name), ready_timeout)
-        yield base_url
+        yield LiveServer(base_url, process.pid)
     finally:
         stop_process_group(process)
         log.close()

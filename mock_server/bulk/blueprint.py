@@ -27,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
 from facematch_contract.tokens import mint_token
+from ..auth import owner_of
 from ..context import MockContext
 from ..errors import ApiError, ErrorKind
 from ..jsonbody import encode
@@ -43,6 +44,12 @@ DRAIN_LIMIT = 8 * 1024 * 1024
 FIELD_MEMORY = 1024 * 1024
 #: Lifetime of the token a job mints to call this server's operation.
 JOB_TOKEN_SECONDS = 24 * 3600
+
+
+def upload_limit(limits: ArchiveLimits | None = None) -> int:
+    """The largest POST /bulk body: the archive limit plus the multipart framing (the
+    server's HTTP front refuses larger bodies before the app sees them)."""
+    return (limits or ArchiveLimits()).max_archive_bytes + UPLOAD_SLACK
 
 
 class _UploadTooLarge(Exception):
@@ -104,40 +111,44 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
     limits = limits or ArchiveLimits()
     area = _WorkArea(ctx.settings)
     columns = response_columns(ctx.contract)
-    upload_limit = limits.max_archive_bytes + UPLOAD_SLACK
+    max_upload = upload_limit(limits)
 
     def json_response(body: dict[str, Any], status: int = 200) -> Response:
         return current_app.response_class(encode(body), status=status, mimetype="application/json")
 
-    def authenticate() -> None:
-        ctx.auth.verify(request.headers.get("Authorization"))
+    def authenticate() -> str:
+        """Verify the token; the owner digest of the caller (jobs belong to their owner)."""
+        authorization = request.headers.get("Authorization")
+        ctx.auth.verify(authorization)
+        return owner_of(authorization or "", ctx.auth.mode)
 
-    def job_or_404(job_id: str) -> tuple[JobStore, dict[str, Any]]:
+    def job_or_404(job_id: str, owner: str) -> tuple[JobStore, dict[str, Any]]:
+        """The caller's own job; another owner's job is as unknown as a missing one (404)."""
         store = area.store()
         record = store.get(job_id) if _valid_id(job_id) else None
-        if record is None:
+        if record is None or record.get("subject") != owner:
             raise ApiError(ErrorKind.BULK_UNKNOWN, {"id": job_id[:64]})
         return store, record
 
     @blueprint.post("/bulk")
     def submit() -> Response:
         try:
-            authenticate()
+            owner = authenticate()
         except ApiError:
             _drain()
             raise
         length = request.content_length
-        if length is not None and length > upload_limit:
+        if length is not None and length > max_upload:
             g.close_connection = True
             raise ApiError(ErrorKind.BULK_TOO_LARGE, {"limit": limits.max_archive_bytes})
         store = area.store()
         try:
-            job_id = store.reserve()
+            job_id = store.reserve(owner)
         except Busy:
             _drain()
             raise ApiError(ErrorKind.BULK_BUSY, {"limit": store.limits.max_jobs})
         try:
-            filename = _receive(store, job_id, upload_limit, limits)
+            filename = _receive(store, job_id, max_upload, limits)
             archive = InputArchive(store.input_path(job_id), limits)
         except ArchiveRefused as error:
             store.discard(job_id)
@@ -155,14 +166,12 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
 
     @blueprint.get("/bulk/<job_id>")
     def status(job_id: str) -> Response:
-        authenticate()
-        _, record = job_or_404(job_id)
+        _, record = job_or_404(job_id, authenticate())
         return json_response(public(record, request.script_root))
 
     @blueprint.get("/bulk/<job_id>/result.zip")
     def result(job_id: str) -> Response:
-        authenticate()
-        store, record = job_or_404(job_id)
+        store, record = job_or_404(job_id, authenticate())
         if record["status"] == "failed":
             raise ApiError(ErrorKind.BULK_FAILED, {"id": job_id, "reason": record.get("message") or "unknown"})
         if record["status"] != "done":
@@ -181,8 +190,7 @@ def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None)
 
     @blueprint.delete("/bulk/<job_id>")
     def forget(job_id: str) -> Response:
-        authenticate()
-        store, record = job_or_404(job_id)
+        store, record = job_or_404(job_id, authenticate())
         if record["status"] in ACTIVE:
             raise ApiError(ErrorKind.BULK_NOT_READY, {
                 "id": job_id, "status": record["status"], "done": record["cases"]["done"],

@@ -105,8 +105,9 @@ class JobStore:
             return None
 
     # -- life cycle ----------------------------------------------------------------------
-    def reserve(self) -> str:
-        """A new job folder in state "receiving", or :class:`Busy` when the limit is reached."""
+    def reserve(self, subject: str) -> str:
+        """A new job folder in state "receiving" owned by ``subject`` (a digest), or
+        :class:`Busy` when the limit is reached."""
         with self._locked():
             self.sweep()
             active = sum(1 for record in self._records() if record["status"] in ACTIVE)
@@ -114,7 +115,7 @@ class JobStore:
                 raise Busy()
             job_id = secrets.token_hex(16)
             (self.root / job_id).mkdir(mode=0o700)
-            self._write(job_id, self._record(job_id, "receiving"))
+            self._write(job_id, self._record(job_id, "receiving", subject=subject))
             return job_id
 
     def _record(self, job_id: str, status: str, **fields: Any) -> dict[str, Any]:
