@@ -83,7 +83,7 @@ def slow_client(port: int, kind: int, stop: threading.Event) -> None:
                         try:
                             if sock.recv(65536) == b"":
                                 break
-                        except socket.timeout:
+                        except TimeoutError:
                             pass
         except OSError:
             stop.wait(0.2)  # cut by the server (or refused): come back
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         print(f"  {result.label:50s} p50 {result.p50_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms  "
               f"max {result.max_ms:8.1f} ms  failures {result.failures}")
-    for quiet, loaded in zip(results[::2], results[1::2]):
+    for quiet, loaded in zip(results[::2], results[1::2], strict=True):
         verdict = "met" if loaded.p99_ms < TARGET_P99_MS and not loaded.failures else "NOT met"
         print(f"  {loaded.label}: p99 {loaded.p99_ms:.1f} ms ({loaded.p99_ms / quiet.p99_ms:.2f}x the quiet p99); "
               f"target p99 < {TARGET_P99_MS:g} ms: {verdict}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
 
 import pytest
 import requests
@@ -18,8 +18,7 @@ from facematch_contract.tokens import mint_token
 
 from .conftest import fixture_path
 from .live import start_live_server, start_server
-from .raw_http import (assert_json_error, connect, exchange, multipart, peak_rss_kb, post_bytes, read_answer,
-                       worker_pids)
+from .raw_http import assert_json_error, connect, exchange, multipart, peak_rss_kb, post_bytes, read_answer, worker_pids
 
 #: The short timeouts this server runs with, in seconds.
 IDLE, HEADERS, BODY = 2, 2, 2
@@ -183,7 +182,7 @@ def _read_all(sock: socket.socket) -> bytes:
     try:
         while chunk := sock.recv(65536):
             data += chunk
-    except (ConnectionResetError, socket.timeout):
+    except (TimeoutError, ConnectionResetError):
         pass
     return data
 

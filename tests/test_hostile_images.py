@@ -5,7 +5,7 @@ RSS (VmHWM) stays under 300 MB; images at the edge of the budget still pass."""
 from __future__ import annotations
 
 import io
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from PIL import Image

@@ -4,7 +4,7 @@ journal that stays bounded in bytes whatever the clients send."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
