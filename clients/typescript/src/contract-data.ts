@@ -253,6 +253,18 @@ export const ERRORS = {
     "status": 400,
     "template": "{field} has too many pixels (the maximum is {limit})"
   },
+  "too_many_scans": {
+    "status": 400,
+    "template": "{field} has too many progressive scans: {scans} (the maximum is {limit})"
+  },
+  "decode_budget": {
+    "status": 400,
+    "template": "{field} would need too much memory to decode: {width}x{height} {format} needs about {needed} MB (the budget is {limit} MB)"
+  },
+  "decode_timeout": {
+    "status": 400,
+    "template": "{field} took too long to decode (the limit is {seconds:g} s)"
+  },
   "no_face": {
     "status": 400,
     "template": "no usable face found in {field}"
@@ -285,6 +297,10 @@ export const ERRORS = {
     "status": 401,
     "template": "invalid token"
   },
+  "token_no_exp": {
+    "status": 401,
+    "template": "token has no numeric exp claim (this server requires one)"
+  },
   "not_multipart": {
     "status": 422,
     "template": "request body must be multipart/form-data"
@@ -292,6 +308,14 @@ export const ERRORS = {
   "malformed_multipart": {
     "status": 422,
     "template": "request body is not well-formed multipart/form-data"
+  },
+  "too_many_parts": {
+    "status": 422,
+    "template": "request body has more than {limit} parts"
+  },
+  "part_headers_too_large": {
+    "status": 422,
+    "template": "a part's headers are over {limit} bytes"
   },
   "missing_image1": {
     "status": 422,
@@ -348,6 +372,26 @@ export const ERRORS = {
   "bulk_failed": {
     "status": 409,
     "template": "bulk job {id} failed and has no result: {reason}"
+  },
+  "request_timeout": {
+    "status": 408,
+    "template": "request timed out: {what} did not arrive within {seconds:g} s"
+  },
+  "headers_too_large": {
+    "status": 431,
+    "template": "request headers are too large (the maximum is {limit} bytes)"
+  },
+  "malformed_http": {
+    "status": 400,
+    "template": "malformed HTTP request: {reason}"
+  },
+  "admin_host": {
+    "status": 403,
+    "template": "host {host} may not use the admin routes (allowed: localhost names and the bound address; see --allowed-hosts)"
+  },
+  "admin_token": {
+    "status": 401,
+    "template": "the admin routes need Authorization: Bearer <admin token>"
   },
   "not_found": {
     "status": 404,

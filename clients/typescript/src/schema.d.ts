@@ -90,7 +90,13 @@ export interface paths {
          * The request journal (metadata only, never image bytes or tokens)
          * @description **Mock only.** The last requests to the operation (when the mock runs with a journal),
          *     each with its status, correlation id, chosen example and, per form part, its name,
-         *     size and SHA-256 digest. Never the image bytes, never the token. No token needed.
+         *     size and SHA-256 digest. Never the image bytes, never the token.
+         *
+         *     **Admin route.** Answered only when the `Host` header names an allowed host
+         *     (localhost names and the bound address by default; `--allowed-hosts`), with the
+         *     admin token when one is set (`--admin-token`), and without CORS headers unless
+         *     `--admin-cors` is given. Lists the newest entries within the journal's byte limit
+         *     (`--journal-max-kb`, 4 MiB by default).
          */
         get: operations["listJournal"];
         put?: never;
@@ -98,7 +104,7 @@ export interface paths {
         /**
          * Empty the request journal
          * @description **Mock only.** Forgets every journal entry, for example between two test cases.
-         *     No token needed.
+         *     **Admin route**, guarded like `GET /__mock/requests`.
          */
         delete: operations["clearJournal"];
         options?: never;
@@ -261,9 +267,9 @@ export interface components {
         ValidationDetail: {
             /**
              * @description A stable kind. The mock's kinds: `not_multipart`, `malformed_multipart`,
-             *     `missing_image1`, `unknown_field`, `duplicate_field`, `invalid_field`,
-             *     `invalid_header`, `unknown_example` (mock extension), and `invalid_query`
-             *     (the journal's `limit`).
+             *     `too_many_parts`, `part_headers_too_large`, `missing_image1`, `unknown_field`,
+             *     `duplicate_field`, `invalid_field`, `invalid_header`, `unknown_example` (mock
+             *     extension), and `invalid_query` (the journal's `limit`).
              * @example missing_image1
              */
             error?: string;
@@ -350,6 +356,19 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description An admin route refused (mock extension): the `Host` header names a host outside the
+         *     allow-list (403), or the admin token is missing or wrong (401).
+         */
+        AdminRefused: {
+            headers: {
+                "X-Correlation-ID": components["headers"]["CorrelationId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Message"];
+            };
+        };
         /**
          * @description A bulk request refused (mock extension): bad token (401), bad archive (400), upload
          *     too large (413), too many jobs (429), unknown or expired job (404), result not ready
@@ -542,6 +561,8 @@ export interface operations {
                     "application/json": components["schemas"]["Journal"];
                 };
             };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
             /** @description The `limit` query parameter is not an integer from 1 to 1000. */
             422: {
                 headers: {
@@ -570,6 +591,8 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
         };
     };
     submitBulkJob: {
