@@ -130,6 +130,11 @@ def valid_as_sent(case: StCase, response: schemathesis.Response, profile: str = 
     meta = case.meta
     if meta is None or any(loc != ParameterLocation.BODY and meta.is_negative_at(loc) for loc in ParameterLocation):
         return False
+    return form_valid_as_sent(response, profile)
+
+
+def form_valid_as_sent(response: schemathesis.Response, profile: str = "golden") -> bool:
+    """Whether the multipart form as sent (read back from the request bytes) is a valid form."""
     fields = sent_form(response)
     if fields is None:
         return False
