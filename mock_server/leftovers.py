@@ -43,13 +43,14 @@ def remove_stale(root: Path | None = None) -> list[Path]:
             pid = int((folder / PID_FILE).read_text().strip())
         except (OSError, ValueError):
             continue  # not ours, or made by a version without a pid file: left alone
-        if pid != os.getpid() and not _running(pid):
+        if pid != os.getpid() and not process_alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
 
 
-def _running(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

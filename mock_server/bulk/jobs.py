@@ -33,6 +33,8 @@ from facematch_bulk.archive import InputArchive
 from facematch_bulk.results import write_results
 from facematch_bulk.runner import RunOptions, Sender, run_cases
 
+from ..leftovers import process_alive
+
 log = logging.getLogger("facematch.bulk")
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -58,16 +60,6 @@ class JobLimits:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class JobStore:
@@ -150,7 +142,7 @@ class JobStore:
         record = self._read(job_id)
         if record is None:
             return None
-        if record["status"] in ACTIVE and not _alive(int(record.get("owner") or 0)):
+        if record["status"] in ACTIVE and not process_alive(int(record.get("owner") or 0)):
             record = self.update(job_id, status="failed", message="the server worker running this job exited",
                                  finished=_now(), finished_at=time.time())
             self._remove_input(job_id)
