@@ -59,6 +59,15 @@ def test_richer_profiles_pass_against_the_mock(profile: str, mock_url: str, tmp_
     assert "SEM-1" in report and ("GOLD-2" in report) == (profile == "golden")
 
 
+def test_a_negative_case_valid_on_the_wire_is_not_a_failure_even_in_golden(mock_url: str, tmp_path: Path) -> None:
+    # This seed makes schemathesis mutate unique_id into the number 10000000.0 (and the
+    # Authorization header, which the kit overwrites): sent as multipart text it is the valid
+    # string "10000000.0", so the mock is right to accept it (found by a CI run).
+    done = facematch_check(mock_url, tmp_path, "--profile", "golden", "--max-examples", "20", "--seed", "1560346279")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert_clean_reports(tmp_path, "golden")
+
+
 def test_pytest_entry_point_with_an_explicit_token(mock_url: str, token: str, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
                "--facematch-base-url", mock_url, "--facematch-token", token, "--facematch-max-examples", "10",
