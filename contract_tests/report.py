@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from facematch_contract import SPEC_PATH, __version__
+from facematch_contract.verdicts import Outcome
 
-from .exchange import Record, Recorder
-from .verdict import Judgement, Row, RowStatus, ToolRow, Verdict
+from .recorder import Recorder
+from .verdict import Judgement, Row, ToolRow, Verdict
 
 JSON_FORMAT = "facematch-kit/contract-report/1"
 
@@ -36,10 +37,6 @@ class RunInfo:
 
 def contract_sha256(path: Path = SPEC_PATH) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _about(record: Record) -> str:
-    return record.request.describe() if record.request else f"{record.exchange.method} {record.exchange.url}"
 
 
 # --- Markdown -----------------------------------------------------------------------------
@@ -97,22 +94,23 @@ def render_markdown(judgement: Judgement, recorder: Recorder, info: RunInfo) -> 
                     continue
                 record, finding = item
                 lines += [f"### {row.id} {kind}", "",
-                          f"- Request: {_about(record)}",
+                          f"- Request: {record.about}",
                           f"- Status: {record.exchange.status}",
                           f"- Field: `{finding.field or '-'}`",
                           f"- Problem: {finding.message}",
                           "", "```sh", record.curl, "```", ""]
         for tool in failing_tools:
-            first = tool.failures[0]
-            lines += [f"### schemathesis `{tool.name}` fails", "", first.message, "", "```sh", first.curl, "```", ""]
+            record, finding = tool.failures[0]
+            lines += [f"### schemathesis `{tool.name}` fails", "", finding.message, "", "```sh", record.curl, "```",
+                      ""]
     lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
                    "of the size shown."), ""]
     return "\n".join(lines)
 
 
 def _row(row: Row) -> str:
-    mark = "**FAIL**" if row.status is RowStatus.FAIL else row.status.value
-    if row.status is RowStatus.NOT_EXERCISED:
+    mark = "**FAIL**" if row.status is Outcome.FAIL else row.status.value
+    if row.status is Outcome.NOT_EXERCISED:
         mark = "**not exercised**"
     return f"| {row.id} | {row.summary} | {mark} | {row.checked} | {row.failed} | {row.warned} |"
 
@@ -146,7 +144,7 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
                 failure.text = (f"{row.failed} of {row.checked} responses broke {row.id}.\n"
                                 f"field: {finding.field}\nstatus: {record.exchange.status}\n"
                                 f"reproduce: {record.curl}\n")
-            elif row.status is RowStatus.NOT_EXERCISED:
+            elif row.status is Outcome.NOT_EXERCISED:
                 counts["errors"] += 1
                 ET.SubElement(case, "error", type="NotJudged",
                               message=f"{row.id} was not judged: no response in this run could exercise it")
@@ -159,10 +157,10 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
         case = ET.SubElement(suite, "testcase", classname="facematch.schemathesis", name=tool.name)
         if tool.failures:
             counts["failures"] += 1
-            first = tool.failures[0]
-            headline = first.message.splitlines()[0] if first.message else tool.name
+            record, finding = tool.failures[0]
+            headline = finding.message.splitlines()[0] if finding.message else tool.name
             failure = ET.SubElement(case, "failure", message=headline)
-            failure.text = f"{len(tool.failures)} responses.\n{first.message}\nreproduce: {first.curl}\n"
+            failure.text = f"{len(tool.failures)} responses.\n{finding.message}\nreproduce: {record.curl}\n"
         if tool.covered:
             out = ET.SubElement(case, "system-out")
             out.text = f"{tool.covered} further breaches are counted under the catalogue rule they also broke.\n"
@@ -192,16 +190,19 @@ def _row_json(row: Row) -> dict[str, Any]:
     first: dict[str, Any] | None = None
     if row.first is not None:
         record, finding = row.first
-        first = {"request": _about(record), "status": record.exchange.status, "field": finding.field,
+        first = {"request": record.about, "status": record.exchange.status, "field": finding.field,
                  "message": finding.message, "curl": record.curl}
     return {"id": row.id, "summary": row.summary, "status": row.status.value, "checked": row.checked,
             "failed": row.failed, "warned": row.warned, "first_failure": first}
 
 
 def _tool_json(tool: ToolRow) -> dict[str, Any]:
-    first = tool.failures[0] if tool.failures else None
+    first: dict[str, Any] | None = None
+    if tool.failures:
+        record, finding = tool.failures[0]
+        first = {"message": finding.message, "curl": record.curl}
     return {"name": tool.name, "checked": tool.checked, "failed": len(tool.failures), "covered_by_rules": tool.covered,
-            "first_failure": None if first is None else {"message": first.message, "curl": first.curl}}
+            "first_failure": first}
 
 
 def render_json(judgement: Judgement, recorder: Recorder, info: RunInfo) -> dict[str, Any]:

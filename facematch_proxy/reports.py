@@ -14,6 +14,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from facematch_contract.verdicts import Outcome
+
 from .tally import RuleTally, Tally, Verdict
 
 
@@ -27,7 +29,7 @@ def _counts(counts: object) -> str:
 def render_markdown(tally: Tally) -> str:
     summary = tally.as_dict()
     rules = list(tally.rules.values())
-    holding = sum(row.status in ("pass", "warn") for row in rules)
+    holding = sum(row.status.holds for row in rules)
     unjudged = _counts(summary["unjudged"])
     failures = _counts(summary["upstream_failures"])
     lines = [
@@ -74,7 +76,7 @@ def render_markdown(tally: Tally) -> str:
 
 
 def _row(row: RuleTally) -> str:
-    mark = {"pass": "pass", "fail": "**FAIL**", "warn": "warn", "not exercised": "not exercised"}[row.status]
+    mark = "**FAIL**" if row.status is Outcome.FAIL else row.status.value
     return f"| {row.id} | {row.summary} | {mark} | {row.checked} | {row.failed} | {row.warned} |"
 
 
@@ -95,7 +97,7 @@ def render_junit(tally: Tally) -> ET.Element:
             failure = ET.SubElement(case, "failure", message=f"{row.id}: {example.message}", type="ContractViolation")
             failure.text = (f"{row.failed} of {row.checked} answers broke {row.id}.\n"
                             f"field: {example.field}\nstatus: {example.status}\nreproduce: {example.curl}\n")
-        elif row.status == "not exercised":
+        elif row.status is Outcome.NOT_EXERCISED:
             skipped += 1
             ET.SubElement(case, "skipped", message="no answer seen by the proxy could test this rule")
         if row.first_warning is not None:

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 
-from facematch_contract.rules import RULES, Exchange, Finding, RuleVerdict, curl_line
+from facematch_contract.rules import RULES, Exchange, FateName, Finding, RuleVerdict, curl_line
+from facematch_contract.verdicts import Outcome
 
 
 class Verdict(Enum):
@@ -48,14 +49,15 @@ class Example:
     method: str
     url: str
     status: int
-    fate: str | None
+    fate: FateName | None
     field: str | None
     message: str
     curl: str
     at: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"method": self.method, "url": self.url, "status": self.status, "fate": self.fate,
+        return {"method": self.method, "url": self.url, "status": self.status,
+                "fate": None if self.fate is None else self.fate.value,
                 "field": self.field, "message": self.message, "curl": self.curl, "at": self.at}
 
 
@@ -70,16 +72,12 @@ class RuleTally:
     first_warning: Example | None = None
 
     @property
-    def status(self) -> str:
-        if self.failed:
-            return "fail"
-        if self.warned:
-            return "warn"
-        return "pass" if self.checked else "not exercised"
+    def status(self) -> Outcome:
+        return Outcome.of(self.checked, self.failed, self.warned)
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "id": self.id, "summary": self.summary, "status": self.status, "checked": self.checked,
+            "id": self.id, "summary": self.summary, "status": self.status.value, "checked": self.checked,
             "failed": self.failed, "warned": self.warned,
             "first_failure": self.first_failure.as_dict() if self.first_failure else None,
             "first_warning": self.first_warning.as_dict() if self.first_warning else None,
@@ -122,8 +120,7 @@ class Tally:
                     continue
                 row = self.rules[verdict.rule]
                 row.checked += 1
-                fails = [f for f in verdict.findings if f.severity == "fail"]
-                warns = [f for f in verdict.findings if f.severity == "warn"]
+                fails, warns = verdict.failures, verdict.warnings
                 if fails:
                     broke = True
                     row.failed += 1
