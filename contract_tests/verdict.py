@@ -16,8 +16,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from facematch_contract.rules import RULES, Finding, RuleVerdict
-from facematch_contract.verdicts import Outcome
+from facematch_contract.rules import RULES, Finding
+from facematch_contract.verdicts import CheckTally, Outcome
 
 from .expectations import expectations_of
 from .kit_request import USE_TOKEN
@@ -40,35 +40,8 @@ class Verdict(enum.Enum):
         return "ERROR: not judged" if self is Verdict.ERROR else self.value
 
 
-@dataclass
-class Row:
-    """One rule's or expectation's tally over a run."""
-
-    id: str
-    summary: str
-    checked: int = 0
-    failed: int = 0
-    warned: int = 0
-    first: tuple[Record, Finding] | None = None
-    first_warning: tuple[Record, Finding] | None = None
-
-    @property
-    def status(self) -> Outcome:
-        return Outcome.of(self.checked, self.failed, self.warned)
-
-    @property
-    def holds(self) -> bool:
-        return self.status.holds
-
-    def count(self, record: Record, verdict: RuleVerdict) -> None:
-        self.checked += 1
-        fails, warns = verdict.failures, verdict.warnings
-        if fails:
-            self.failed += 1
-            self.first = self.first or (record, fails[0])
-        if warns:
-            self.warned += 1
-            self.first_warning = self.first_warning or (record, warns[0])
+#: One rule's or expectation's tally over a run; a kept example is the record and its finding.
+Row = CheckTally[tuple[Record, Finding]]
 
 
 @dataclass
@@ -109,12 +82,15 @@ def tally(recorder: Recorder, profile: str) -> tuple[list[Row], list[Row], list[
     expectations = {check.id: Row(check.id, check.summary) for check in expectations_of(profile)}
     tools = {name: ToolRow(name, checked) for name, checked in sorted(recorder.tool_checked.items())}
     for record in recorder.records:
+        def kept(finding: Finding, record: Record = record) -> tuple[Record, Finding]:
+            return record, finding
+
         for verdict in record.verdicts:
             if verdict.applied:
-                rules[verdict.rule].count(record, verdict)
+                rules[verdict.rule].count(verdict, kept)
         for verdict in record.checks:
             if verdict.applied and verdict.rule in expectations:
-                expectations[verdict.rule].count(record, verdict)
+                expectations[verdict.rule].count(verdict, kept)
         for finding in record.tool_findings:
             row = tools.setdefault(finding.rule, ToolRow(finding.rule))
             if record.broke_a_rule:

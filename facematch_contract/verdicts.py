@@ -11,7 +11,9 @@ misspelt one is an error rather than a check that quietly never fails.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 
 class Severity(enum.StrEnum):
@@ -89,3 +91,45 @@ class Findings:
     def warn(self, message: str, field: str | None = None, *, expected: str | None = None,
              got: str | None = None) -> None:
         self.items.append(Finding(self.rule, Severity.WARN, message, field, expected, got))
+
+
+Example = TypeVar("Example")
+
+
+@dataclass
+class CheckTally(Generic[Example]):
+    """One check's counts over many exchanges, keeping the first failing and first warning example.
+
+    What an example is belongs to the reader: the kit keeps its record and the finding, the
+    proxy a report line without image bytes or token.
+    """
+
+    id: str
+    summary: str
+    checked: int = 0
+    failed: int = 0
+    warned: int = 0
+    first: Example | None = None
+    first_warning: Example | None = None
+
+    @property
+    def status(self) -> Outcome:
+        return Outcome.of(self.checked, self.failed, self.warned)
+
+    @property
+    def holds(self) -> bool:
+        return self.status.holds
+
+    def count(self, verdict: RuleVerdict, example: Callable[[Finding], Example]) -> bool:
+        """Count one applied verdict (``example`` makes what is kept of a first breach); True when it failed."""
+        self.checked += 1
+        fails, warns = verdict.failures, verdict.warnings
+        if fails:
+            self.failed += 1
+            if self.first is None:
+                self.first = example(fails[0])
+        if warns:
+            self.warned += 1
+            if self.first_warning is None:
+                self.first_warning = example(warns[0])
+        return bool(fails)

@@ -55,11 +55,11 @@ def render_markdown(tally: Tally) -> str:
     lines += [_row(row) for row in rules]
     if summary["verdict"] == Verdict.NOT_JUDGED.value:
         lines += ["", "No answer of `POST /advanced_facematch` passed through the proxy: nothing was judged.", ""]
-    problems = [row for row in rules if row.first_failure or row.first_warning]
+    problems = [row for row in rules if row.first or row.first_warning]
     if problems:
         lines += ["", "## First failing answer per rule", ""]
     for row in problems:
-        for kind, example in (("fails", row.first_failure), ("warns", row.first_warning)):
+        for kind, example in (("fails", row.first), ("warns", row.first_warning)):
             if example is None:
                 continue
             lines += [f"### {row.id} {kind}", "",
@@ -91,9 +91,9 @@ def render_junit(tally: Tally) -> ET.Element:
     for row in tally.rules.values():
         tests += 1
         case = ET.SubElement(suite, "testcase", classname="facematch.rules", name=f"{row.id} {row.summary}")
-        if row.first_failure is not None:
+        if row.first is not None:
             failures += 1
-            example = row.first_failure
+            example = row.first
             failure = ET.SubElement(case, "failure", message=f"{row.id}: {example.message}", type="ContractViolation")
             failure.text = (f"{row.failed} of {row.checked} answers broke {row.id}.\n"
                             f"field: {example.field}\nstatus: {example.status}\nreproduce: {example.curl}\n")
