@@ -13,8 +13,9 @@ import requests
 from facematch_contract.operation import OPERATION_PATH
 from facematch_contract.rules import Exchange, Part
 
-from .exchange import USE_TOKEN, KitRequest, Record, Recorder
+from .kit_request import USE_TOKEN, KitRequest
 from .problems import KitError, KitProblem, ProblemKind
+from .recorder import Record, Recorder
 
 #: One multipart part as requests takes it: (filename, content) or (filename, content, content type).
 FilePart: TypeAlias = tuple[str | None, bytes | str] | tuple[str | None, bytes | str, str]

@@ -10,6 +10,8 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+from facematch_contract.rules import FateName
+
 #: The contract's window is about 1 KB .. 10 MiB; only sizes clearly outside it have a fixed
 #: fate, and the kit never judges sizes near an edge.
 CLEARLY_SMALL = 700
@@ -25,15 +27,15 @@ ORIENTATION_TAG = 0x0112
 _STORE_FOR_ORIENTATION = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
 
 
-def size_fate(size: int) -> str:
+def size_fate(size: int) -> FateName:
     """The fate the contract fixes for an image part of ``size`` bytes (usable = not fixed)."""
     if size == 0:
-        return "empty_image"
+        return FateName.EMPTY_IMAGE
     if size < CLEARLY_SMALL:
-        return "tiny_image"
+        return FateName.TINY_IMAGE
     if size > CLEARLY_LARGE:
-        return "huge_image"
-    return "usable"
+        return FateName.HUGE_IMAGE
+    return FateName.USABLE
 
 
 @dataclass(frozen=True)

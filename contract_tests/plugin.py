@@ -27,10 +27,10 @@ from facematch_contract.tokens import mint_token
 
 from . import fixtures
 from .client import Client, Target, unreachable
-from .exchange import KitTestResult, Recorder
 from .fixtures import DEFAULT_DIR
 from .problems import KitError, KitProblem, ProblemKind
-from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES, KitConfig
+from .profiles import DEFAULT_MAX_EXAMPLES, PROFILES, KitConfig, Profile
+from .recorder import Recorder
 from .report import RunInfo, write_json, write_junit, write_markdown
 from .session import CURRENT
 from .tokens import TokenCases
@@ -45,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="bearer token to send (env FACEMATCH_TOKEN); minted for the mock when absent")
     group.addoption("--facematch-jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET"),
                     help="HS256 secret: mints the token and an expired one (default for the mock: its dev secret)")
-    group.addoption("--facematch-profile", choices=PROFILES, default="contract", help="how much to check")
+    group.addoption("--facematch-profile", choices=PROFILES, default=Profile.CONTRACT.value, help="how much to check")
     group.addoption("--facematch-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
                     help="generated examples per property test")
     group.addoption("--facematch-seed", type=int, default=None, help="seed for every generated request")
@@ -90,7 +90,7 @@ def build_config(config: pytest.Config) -> KitConfig:
     return KitConfig(
         base_url=base_url,
         token=token or "",
-        profile=config.getoption("facematch_profile"),
+        profile=Profile(config.getoption("facematch_profile")),
         max_examples=config.getoption("facematch_max_examples"),
         seed=seed if seed is not None else random.randrange(2**31),
         jwt_secret=secret,
@@ -220,17 +220,6 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
         CURRENT.recorder.add_problem(KitProblem(
             ProblemKind.KIT_ERROR, f"the kit could not collect {report.nodeid or 'its tests'}: "
                                    f"{str(report.longrepr).strip().splitlines()[-1][:300]}"))
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if CURRENT.config is None:
-        return
-    if report.when == "call" or report.outcome == "failed":
-        summary = ""
-        if report.failed:
-            crash = getattr(report.longrepr, "reprcrash", None)
-            summary = str(crash.message if crash is not None else report.longrepr)[:300]
-        CURRENT.recorder.outcomes.append(KitTestResult(report.nodeid, report.outcome, summary))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

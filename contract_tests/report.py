@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from facematch_contract import SPEC_PATH, __version__
+from facematch_contract.verdicts import Outcome
 
-from .exchange import Record, Recorder
-from .verdict import Judgement, Row, RowStatus, ToolRow, Verdict
+from .recorder import Recorder
+from .verdict import Judgement, Row, ToolRow, Verdict
 
 JSON_FORMAT = "facematch-kit/contract-report/1"
 
@@ -38,81 +39,86 @@ def contract_sha256(path: Path = SPEC_PATH) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _about(record: Record) -> str:
-    return record.request.describe() if record.request else f"{record.exchange.method} {record.exchange.url}"
-
-
 # --- Markdown -----------------------------------------------------------------------------
 
 
 def render_markdown(judgement: Judgement, recorder: Recorder, info: RunInfo) -> str:
-    rules, expectations = list(judgement.rules), list(judgement.expectations)
-    lines = [
-        "# Advanced Facematch contract report",
-        "",
-        f"**Verdict: {judgement.verdict.title}** - {judgement.cause}",
-        "",
-    ]
-    if judgement.verdict is not Verdict.ERROR:
-        lines += [f"Conformance score {judgement.score:.0f}% ({judgement.rules_holding} of {len(rules)} rules hold).",
-                  ""]
-    if judgement.problems:
-        lines += ["## Why the run could not be judged", ""]
-        lines += [f"- {problem.kind.value}: {problem.message}" for problem in judgement.problems]
-        lines.append("")
-    lines += [
-        "| | |", "|---|---|",
-        f"| Base URL | `{info.base_url}` |",
-        f"| Profile | {info.profile} |",
-        f"| Seed | {info.seed} (repeat with `--seed {info.seed}`) |",
-        f"| Examples per property | {info.max_examples} |",
-        f"| Requests sent | {judgement.requests} |",
-        f"| Duration | {info.seconds:.1f} s |",
-        f"| Kit | facematch-kit {__version__} |",
-        f"| Contract SHA-256 | `{contract_sha256()}` |",
-        f"| Date | {time.strftime('%Y-%m-%d %H:%M:%S %Z')} |",
-        "",
-        "## Rules",
-        "",
-        "| Rule | What it says | Result | Responses checked | Failed | Warnings |",
-        "|---|---|---|---:|---:|---:|",
-    ]
-    lines += [_row(r) for r in rules]
-    if expectations:
-        lines += ["", f"## Profile expectations ({info.profile})", "",
-                  "| Check | What it says | Result | Responses checked | Failed | Warnings |",
-                  "|---|---|---|---:|---:|---:|"]
-        lines += [_row(r) for r in expectations]
-    if judgement.tools:
-        lines += ["", "## Schemathesis checks", "",
-                  "| Check | Responses checked | Failed | Also broke a rule (counted there) |", "|---|---:|---:|---:|"]
-        lines += [f"| `{t.name}` | {t.checked} | {len(t.failures)} | {t.covered} |" for t in judgement.tools]
-    problems = [r for r in rules + expectations if r.first or r.first_warning]
-    failing_tools = [t for t in judgement.tools if t.failures]
-    if problems or failing_tools:
-        lines += ["", "## First failing example per rule", ""]
-        for row in problems:
-            for kind, item in (("fails", row.first), ("warns", row.first_warning)):
-                if item is None:
-                    continue
-                record, finding = item
-                lines += [f"### {row.id} {kind}", "",
-                          f"- Request: {_about(record)}",
-                          f"- Status: {record.exchange.status}",
-                          f"- Field: `{finding.field or '-'}`",
-                          f"- Problem: {finding.message}",
-                          "", "```sh", record.curl, "```", ""]
-        for tool in failing_tools:
-            first = tool.failures[0]
-            lines += [f"### schemathesis `{tool.name}` fails", "", first.message, "", "```sh", first.curl, "```", ""]
+    lines = _md_summary(judgement, info) + _md_tables(judgement, info) + _md_first_examples(judgement)
     lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
                    "of the size shown."), ""]
     return "\n".join(lines)
 
 
+def _md_summary(judgement: Judgement, info: RunInfo) -> list[str]:
+    """The verdict and its cause, why the run could not be judged (if so), and the run's facts."""
+    lines = ["# Advanced Facematch contract report", "", f"**Verdict: {judgement.verdict.title}** - {judgement.cause}",
+             ""]
+    if judgement.verdict is not Verdict.ERROR:
+        holding = f"{judgement.rules_holding} of {len(judgement.rules)} rules hold"
+        lines += [f"Conformance score {judgement.score:.0f}% ({holding}).", ""]
+    if judgement.problems:
+        lines += ["## Why the run could not be judged", ""]
+        lines += [f"- {problem.kind.value}: {problem.message}" for problem in judgement.problems]
+        lines.append("")
+    return [*lines,
+            "| | |", "|---|---|",
+            f"| Base URL | `{info.base_url}` |",
+            f"| Profile | {info.profile} |",
+            f"| Seed | {info.seed} (repeat with `--seed {info.seed}`) |",
+            f"| Examples per property | {info.max_examples} |",
+            f"| Requests sent | {judgement.requests} |",
+            f"| Duration | {info.seconds:.1f} s |",
+            f"| Kit | facematch-kit {__version__} |",
+            f"| Contract SHA-256 | `{contract_sha256()}` |",
+            f"| Date | {time.strftime('%Y-%m-%d %H:%M:%S %Z')} |",
+            ""]
+
+
+_MD_ROW_HEADER = "| What it says | Result | Responses checked | Failed | Warnings |"
+
+
+def _md_tables(judgement: Judgement, info: RunInfo) -> list[str]:
+    """One table per kind of check: the catalogue's rules, the profile's expectations, schemathesis's."""
+    lines = ["## Rules", "", "| Rule " + _MD_ROW_HEADER, "|---|---|---|---:|---:|---:|"]
+    lines += [_row(r) for r in judgement.rules]
+    if judgement.expectations:
+        lines += ["", f"## Profile expectations ({info.profile})", "", "| Check " + _MD_ROW_HEADER,
+                  "|---|---|---|---:|---:|---:|"]
+        lines += [_row(r) for r in judgement.expectations]
+    if judgement.tools:
+        lines += ["", "## Schemathesis checks", "",
+                  "| Check | Responses checked | Failed | Also broke a rule (counted there) |", "|---|---:|---:|---:|"]
+        lines += [f"| `{t.name}` | {t.checked} | {len(t.failures)} | {t.covered} |" for t in judgement.tools]
+    return lines
+
+
+def _md_first_examples(judgement: Judgement) -> list[str]:
+    """The first failing (and first warning) example of each check, with its curl line."""
+    rows = [r for r in (*judgement.rules, *judgement.expectations) if r.first or r.first_warning]
+    failing_tools = [t for t in judgement.tools if t.failures]
+    if not rows and not failing_tools:
+        return []
+    lines = ["", "## First failing example per rule", ""]
+    for row in rows:
+        for kind, item in (("fails", row.first), ("warns", row.first_warning)):
+            if item is None:
+                continue
+            record, finding = item
+            lines += [f"### {row.id} {kind}", "",
+                      f"- Request: {record.about}",
+                      f"- Status: {record.exchange.status}",
+                      f"- Field: `{finding.field or '-'}`",
+                      f"- Problem: {finding.message}",
+                      "", "```sh", record.curl, "```", ""]
+    for tool in failing_tools:
+        record, finding = tool.failures[0]
+        lines += [f"### schemathesis `{tool.name}` fails", "", finding.message, "", "```sh", record.curl, "```", ""]
+    return lines
+
+
 def _row(row: Row) -> str:
-    mark = "**FAIL**" if row.status is RowStatus.FAIL else row.status.value
-    if row.status is RowStatus.NOT_EXERCISED:
+    mark = "**FAIL**" if row.status is Outcome.FAIL else row.status.value
+    if row.status is Outcome.NOT_EXERCISED:
         mark = "**not exercised**"
     return f"| {row.id} | {row.summary} | {mark} | {row.checked} | {row.failed} | {row.warned} |"
 
@@ -133,47 +139,57 @@ def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.
                        ("max_examples", str(info.max_examples)), ("score", f"{judgement.score:.1f}"),
                        ("kit_version", __version__), ("contract_sha256", contract_sha256())):
         ET.SubElement(props, "property", name=key, value=value)
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for classname, rows in (("rules", judgement.rules), ("expectations", judgement.expectations)):
-        for row in rows:
-            counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", classname=f"facematch.{classname}", name=f"{row.id} {row.summary}")
-            if row.first is not None:
-                counts["failures"] += 1
-                record, finding = row.first
-                failure = ET.SubElement(case, "failure", message=f"{row.id}: {finding.message}",
-                                        type="ContractViolation")
-                failure.text = (f"{row.failed} of {row.checked} responses broke {row.id}.\n"
-                                f"field: {finding.field}\nstatus: {record.exchange.status}\n"
-                                f"reproduce: {record.curl}\n")
-            elif row.status is RowStatus.NOT_EXERCISED:
-                counts["errors"] += 1
-                ET.SubElement(case, "error", type="NotJudged",
-                              message=f"{row.id} was not judged: no response in this run could exercise it")
-            if row.first_warning is not None:
-                out = ET.SubElement(case, "system-out")
-                out.text = (f"warning ({row.warned} responses): {row.first_warning[1].message}\n"
-                            f"reproduce: {row.first_warning[0].curl}\n")
-    for tool in judgement.tools:
-        counts["tests"] += 1
-        case = ET.SubElement(suite, "testcase", classname="facematch.schemathesis", name=tool.name)
-        if tool.failures:
-            counts["failures"] += 1
-            first = tool.failures[0]
-            headline = first.message.splitlines()[0] if first.message else tool.name
-            failure = ET.SubElement(case, "failure", message=headline)
-            failure.text = f"{len(tool.failures)} responses.\n{first.message}\nreproduce: {first.curl}\n"
-        if tool.covered:
-            out = ET.SubElement(case, "system-out")
-            out.text = f"{tool.covered} further breaches are counted under the catalogue rule they also broke.\n"
+    outcomes = [_junit_row(suite, f"facematch.{classname}", row)
+                for classname, rows in (("rules", judgement.rules), ("expectations", judgement.expectations))
+                for row in rows]
+    outcomes += [_junit_tool(suite, tool) for tool in judgement.tools]
     for problem in judgement.problems:
-        counts["tests"] += 1
-        counts["errors"] += 1
         case = ET.SubElement(suite, "testcase", classname="facematch.kit", name=f"not judged: {problem.kind.value}")
         ET.SubElement(case, "error", type="NotJudged", message=problem.message)
-    for counter, count in counts.items():
-        suite.set(counter, str(count))
+        outcomes.append("errors")
+    suite.set("tests", str(len(outcomes)))
+    for counter in ("failures", "errors"):
+        suite.set(counter, str(outcomes.count(counter)))
+    suite.set("skipped", "0")
     return suite
+
+
+def _junit_row(suite: ET.Element, classname: str, row: Row) -> str:
+    """One rule's or expectation's test case; what it counts as ("failures", "errors" or "passed")."""
+    case = ET.SubElement(suite, "testcase", classname=classname, name=f"{row.id} {row.summary}")
+    counted = "passed"
+    if row.first is not None:
+        counted = "failures"
+        record, finding = row.first
+        failure = ET.SubElement(case, "failure", message=f"{row.id}: {finding.message}", type="ContractViolation")
+        failure.text = (f"{row.failed} of {row.checked} responses broke {row.id}.\n"
+                        f"field: {finding.field}\nstatus: {record.exchange.status}\n"
+                        f"reproduce: {record.curl}\n")
+    elif row.status is Outcome.NOT_EXERCISED:
+        counted = "errors"
+        ET.SubElement(case, "error", type="NotJudged",
+                      message=f"{row.id} was not judged: no response in this run could exercise it")
+    if row.first_warning is not None:
+        out = ET.SubElement(case, "system-out")
+        out.text = (f"warning ({row.warned} responses): {row.first_warning[1].message}\n"
+                    f"reproduce: {row.first_warning[0].curl}\n")
+    return counted
+
+
+def _junit_tool(suite: ET.Element, tool: ToolRow) -> str:
+    """One schemathesis check's test case; what it counts as ("failures" or "passed")."""
+    case = ET.SubElement(suite, "testcase", classname="facematch.schemathesis", name=tool.name)
+    counted = "passed"
+    if tool.failures:
+        counted = "failures"
+        record, finding = tool.failures[0]
+        headline = finding.message.splitlines()[0] if finding.message else tool.name
+        failure = ET.SubElement(case, "failure", message=headline)
+        failure.text = f"{len(tool.failures)} responses.\n{finding.message}\nreproduce: {record.curl}\n"
+    if tool.covered:
+        out = ET.SubElement(case, "system-out")
+        out.text = f"{tool.covered} further breaches are counted under the catalogue rule they also broke.\n"
+    return counted
 
 
 def write_junit(path: Path, judgement: Judgement, recorder: Recorder, info: RunInfo) -> None:
@@ -192,16 +208,19 @@ def _row_json(row: Row) -> dict[str, Any]:
     first: dict[str, Any] | None = None
     if row.first is not None:
         record, finding = row.first
-        first = {"request": _about(record), "status": record.exchange.status, "field": finding.field,
+        first = {"request": record.about, "status": record.exchange.status, "field": finding.field,
                  "message": finding.message, "curl": record.curl}
     return {"id": row.id, "summary": row.summary, "status": row.status.value, "checked": row.checked,
             "failed": row.failed, "warned": row.warned, "first_failure": first}
 
 
 def _tool_json(tool: ToolRow) -> dict[str, Any]:
-    first = tool.failures[0] if tool.failures else None
+    first: dict[str, Any] | None = None
+    if tool.failures:
+        record, finding = tool.failures[0]
+        first = {"message": finding.message, "curl": record.curl}
     return {"name": tool.name, "checked": tool.checked, "failed": len(tool.failures), "covered_by_rules": tool.covered,
-            "first_failure": None if first is None else {"message": first.message, "curl": first.curl}}
+            "first_failure": first}
 
 
 def render_json(judgement: Judgement, recorder: Recorder, info: RunInfo) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The kit's per-process state: its settings (from the pytest options) and its recorder.
 
-Set by the kit's conftest in ``pytest_configure``, so test modules can read the settings
+Set by the kit's pytest plugin (:mod:`.plugin`) in ``pytest_configure``, so test modules can read the settings
 while they are collected (schemathesis builds its tests at import time).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .exchange import Recorder
 from .profiles import KitConfig
+from .recorder import Recorder
 from .verdict import Judgement
 
 

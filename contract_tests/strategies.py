@@ -13,9 +13,11 @@ import string
 
 from hypothesis import strategies as st
 
+from facematch_contract.rules import FateName
+
 from . import images
-from .exchange import KitRequest, Upload
 from .fixtures import Fixture
+from .kit_request import KitRequest, Upload
 from .tokens import TokenCases
 
 CORRELATION_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -48,12 +50,17 @@ def upload(name: str, data: bytes, fmt: str | None, about: str) -> Upload:
     return Upload(name, data, f"{name}.{ext}", ctype, about)
 
 
+def fixture_upload(name: str, fixture: Fixture) -> Upload:
+    """A fixture photo as it is, sent as the part ``name``."""
+    return upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
+
+
 @st.composite
 def face_photos(draw: st.DrawFn, name: str, faces: tuple[Fixture, ...]) -> Upload:
     """A fixture face, as it is or edited (crop, scale, rotation, brightness, format, EXIF)."""
     fixture = draw(st.sampled_from(faces))
     if draw(st.integers(0, 4)) == 0:
-        return upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
+        return fixture_upload(name, fixture)
     edit = draw(transforms())
     data = images.transform(fixture.data, edit)
     return upload(name, data, edit.format, f"{fixture.name} ({edit.describe()})")
@@ -89,39 +96,39 @@ def usable_requests(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest:
                       fate=fate)
 
 
-def _fate_of(uploads: list[Upload]) -> str:
+def _fate_of(uploads: list[Upload]) -> FateName:
     fates = [images.size_fate(len(u.data)) for u in uploads]
-    fixed = [f for f in fates if f != "usable"]
-    return fixed[0] if fixed else "usable"
+    fixed = [f for f in fates if f != FateName.USABLE]
+    return fixed[0] if fixed else FateName.USABLE
 
 
 # --- fixed fates -------------------------------------------------------------------------------
 
 
 @st.composite
-def broken_images(draw: st.DrawFn, name: str, faces: tuple[Fixture, ...]) -> tuple[str, Upload]:
+def broken_images(draw: st.DrawFn, name: str, faces: tuple[Fixture, ...]) -> tuple[FateName, Upload]:
     """(fate, upload) for an image part the contract says must be refused with 400."""
     kind = draw(st.sampled_from(("empty", "tiny", "tiny_bytes", "not_image", "truncated", "huge")))
     seed = draw(st.integers(0, 2**16))
     if kind == "empty":
-        return "empty_image", Upload(name, b"", f"{name}.jpg", "image/jpeg", "empty file")
+        return FateName.EMPTY_IMAGE, Upload(name, b"", f"{name}.jpg", "image/jpeg", "empty file")
     if kind == "tiny":
-        return "tiny_image", upload(name, images.tiny_image(seed), "JPEG", "valid 8x8 JPEG under 700 bytes")
+        return FateName.TINY_IMAGE, upload(name, images.tiny_image(seed), "JPEG", "valid 8x8 JPEG under 700 bytes")
     if kind == "tiny_bytes":
         size = draw(st.integers(1, images.CLEARLY_SMALL - 1))
-        return "tiny_image", upload(name, images.tiny_bytes(seed, size), "JPEG", f"{size} random bytes")
+        return FateName.TINY_IMAGE, upload(name, images.tiny_bytes(seed, size), "JPEG", f"{size} random bytes")
     if kind == "not_image":
         what = draw(st.sampled_from(("text", "pdf", "json", "random")))
         ext_format = draw(st.sampled_from(images.FORMATS))  # a lying file name and content type
-        return "not_image", upload(name, images.not_image(what, seed), ext_format, f"{what} bytes, not an image")
+        return FateName.NOT_IMAGE, upload(name, images.not_image(what, seed), ext_format, f"{what} bytes, not an image")
     if kind == "huge":
         source = draw(photos(name, faces))
-        return "huge_image", Upload(name, images.huge_image(source.data), source.filename, source.content_type,
+        return FateName.HUGE_IMAGE, Upload(name, images.huge_image(source.data), source.filename, source.content_type,
                                     f"{source.about}, padded to 11 MiB")
     source = draw(photos(name, faces))
     fraction = draw(st.floats(0.3, 0.8))
     data = images.truncated(source.data, fraction)
-    return "truncated_image", Upload(name, data, source.filename, source.content_type,
+    return FateName.TRUNCATED_IMAGE, Upload(name, data, source.filename, source.content_type,
                                      f"{source.about} cut to {fraction:.0%}")
 
 
@@ -149,7 +156,7 @@ def not_the_operation(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest
         uploads = (draw(photos("image2", faces)),) if draw(st.booleans()) else ()
         fields = (("unique_id", draw(unique_ids)),) if draw(st.booleans()) or not uploads else ()
         return KitRequest("multipart form without image1", uploads, fields, correlation_id=correlation,
-                          fate="missing_image1")
+                          fate=FateName.MISSING_IMAGE1)
     kind = draw(st.sampled_from(("json", "urlencoded", "text", "octet")))
     body, ctype = {
         "json": (json.dumps({"image1": "aGVsbG8="}).encode(), "application/json"),
@@ -157,7 +164,7 @@ def not_the_operation(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest
         "text": (b"image1", "text/plain"),
         "octet": (images.tiny_image(1) * 3, "application/octet-stream"),
     }[kind]
-    return KitRequest(f"{kind} body instead of multipart", correlation_id=correlation, fate="not_multipart",
+    return KitRequest(f"{kind} body instead of multipart", correlation_id=correlation, fate=FateName.NOT_MULTIPART,
                       raw_body=body, raw_content_type=ctype)
 
 

@@ -7,6 +7,7 @@ image, truncated, no image1, not multipart, bad tokens) must get their status an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from itertools import combinations
 
@@ -14,10 +15,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from facematch_contract.rules import FateName
+
 from . import fixtures, images, strategies
 from .client import Client
-from .exchange import KitRequest, Recorder, Upload, explain
+from .kit_request import KitRequest, Upload
 from .profiles import KitConfig
+from .recorder import Recorder, explain
 from .tokens import TokenCases
 
 
@@ -50,12 +54,10 @@ def faces(kit: KitConfig) -> tuple[fixtures.Fixture, ...]:
 def tour_requests(kit: KitConfig) -> list[KitRequest]:
     """A fixed set: every usable fixture alone, pairs across people and liveness, fixed seeds."""
     every = fixtures.load(kit.fixtures_dir)
-    usable = [f for f in every if images.size_fate(f.size) == "usable" and f.format is not None
+    usable = [f for f in every if images.size_fate(f.size) is FateName.USABLE and f.format is not None
               and not f.tags & {"truncated", "corrupt", "not_image"}]
 
-    def up(name: str, fixture: fixtures.Fixture) -> Upload:
-        return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
-
+    up = strategies.fixture_upload
     found = [KitRequest("fixture alone", (up("image1", f),), correlation_id=f"tour-{i}")
              for i, f in enumerate(usable)]
     face_list = fixtures.faces(every)
@@ -88,12 +90,12 @@ def odd_but_valid_requests(faces: tuple[fixtures.Fixture, ...]) -> list[KitReque
         KitRequest("a 2400-pixel-wide photo", (Upload("image1", big, "wide.jpg", "image/jpeg",
                                                       f"fixture {face.name} scaled to 2400 px wide"),),
                    correlation_id="odd-wide"),
-        KitRequest("image2 without a file name", (photo, no_name), correlation_id="odd-no-filename", fate="",
+        KitRequest("image2 without a file name", (photo, no_name), correlation_id="odd-no-filename", fate=None,
                    image2_either_way=True),
         KitRequest("a non-ASCII unique_id", (photo,), fields=(("unique_id", "Zoë-渡辺-№7-🙂"),),
-                   correlation_id="odd-unicode", fate=""),
+                   correlation_id="odd-unicode", fate=None),
         KitRequest("a 5,000-character unique_id", (photo,), fields=(("unique_id", "u" * 5000),),
-                   correlation_id="odd-long-id", fate=""),
+                   correlation_id="odd-long-id", fate=None),
     ]
 
 
@@ -106,35 +108,37 @@ def fixed_fate_requests(kit: KitConfig, token_cases: TokenCases | None) -> list[
     good2 = Upload("image2", good.data, "image2.jpg", good.content_type, good.about)
     cases = [
         KitRequest("empty image1", (Upload("image1", b"", "image1.jpg", "image/jpeg", "empty file"),),
-                   fate="empty_image"),
+                   fate=FateName.EMPTY_IMAGE),
         KitRequest("empty image2", (good, Upload("image2", b"", "image2.jpg", "image/jpeg", "empty file")),
-                   fate="empty_image"),
+                   fate=FateName.EMPTY_IMAGE),
         KitRequest("image1 under 700 bytes", (strategies.upload("image1", images.tiny_image(3), "JPEG", "8x8 JPEG"),),
-                   fate="tiny_image"),
+                   fate=FateName.TINY_IMAGE),
         KitRequest("image2 over 10.5 MiB", (good, Upload("image2", images.huge_image(good.data), "image2.jpg",
                                                          good.content_type, f"{good.about}, padded to 11 MiB")),
-                   fate="huge_image"),
+                   fate=FateName.HUGE_IMAGE),
         KitRequest("image1 over 10.5 MiB", (Upload("image1", images.huge_image(good.data), "image1.jpg",
                                                    good.content_type, f"{good.about}, padded to 11 MiB"),),
-                   fate="huge_image"),
+                   fate=FateName.HUGE_IMAGE),
         KitRequest("image1 is text", (strategies.upload("image1", images.not_image("text", 1), "JPEG", "text"),),
-                   fate="not_image"),
+                   fate=FateName.NOT_IMAGE),
         KitRequest("image1 is random bytes", (strategies.upload("image1", images.not_image("random", 2), "PNG",
-                                                                "random bytes"),), fate="not_image"),
+                                                                "random bytes"),), fate=FateName.NOT_IMAGE),
         KitRequest("image1 truncated", (Upload("image1", images.truncated(good.data, 0.5), "image1.jpg",
-                                               good.content_type, "first half of a photo"),), fate="truncated_image"),
+                                               good.content_type, "first half of a photo"),),
+                   fate=FateName.TRUNCATED_IMAGE),
         KitRequest("image2 truncated", (good, Upload("image2", images.truncated(good.data, 0.6), "image2.jpg",
-                                                     good.content_type, "60% of a photo")), fate="truncated_image"),
-        KitRequest("only image2", (good2,), fate="missing_image1"),
-        KitRequest("only unique_id", fields=(("unique_id", "abc"),), fate="missing_image1"),
+                                                     good.content_type, "60% of a photo")),
+                   fate=FateName.TRUNCATED_IMAGE),
+        KitRequest("only image2", (good2,), fate=FateName.MISSING_IMAGE1),
+        KitRequest("only unique_id", fields=(("unique_id", "abc"),), fate=FateName.MISSING_IMAGE1),
         KitRequest("JSON body", raw_body=b'{"image1": "aGVsbG8="}', raw_content_type="application/json",
-                   fate="not_multipart"),
+                   fate=FateName.NOT_MULTIPART),
         KitRequest("urlencoded body", raw_body=b"image1=hello", raw_content_type="application/x-www-form-urlencoded",
-                   fate="not_multipart"),
+                   fate=FateName.NOT_MULTIPART),
     ]
     for fixture in fixtures.load(kit.fixtures_dir):
-        kind = {"empty": "empty_image", "tiny": "tiny_image", "truncated": "truncated_image",
-                "corrupt": "truncated_image", "not_image": "not_image"}
+        kind = {"empty": FateName.EMPTY_IMAGE, "tiny": FateName.TINY_IMAGE, "truncated": FateName.TRUNCATED_IMAGE,
+                "corrupt": FateName.TRUNCATED_IMAGE, "not_image": FateName.NOT_IMAGE}
         fate = next((kind[t] for t in sorted(fixture.tags) if t in kind), None)
         if fate is not None:
             cases.append(KitRequest(f"fixture {fixture.name}", (strategies.upload("image1", fixture.data,
@@ -145,9 +149,8 @@ def fixed_fate_requests(kit: KitConfig, token_cases: TokenCases | None) -> list[
         for label, (fate, header) in sorted(token_cases.cases().items()):
             cases.append(KitRequest(label, (good,), authorization=header, fate=fate))
     else:
-        cases.append(KitRequest("no Authorization header", (good,), authorization=None, fate="missing_token"))
-    return [KitRequest(c.label, c.uploads, c.fields, c.authorization, f"fixed-{i}", c.headers, c.fate, c.raw_body,
-                       c.raw_content_type) for i, c in enumerate(cases)]
+        cases.append(KitRequest("no Authorization header", (good,), authorization=None, fate=FateName.MISSING_TOKEN))
+    return [dataclasses.replace(c, correlation_id=f"fixed-{i}") for i, c in enumerate(cases)]
 
 
 def test_tour(kit: KitConfig, client: Client, recorder: Recorder) -> None:

@@ -12,12 +12,12 @@ import schemathesis
 from schemathesis.checks import CHECKS
 from schemathesis.config import SchemathesisConfig
 
-from facematch_contract.rules import curl_line
+from facematch_contract.rules import Finding, Severity, curl_line
 
 from . import SPEC_PATH, st_hooks
 from .client import Client, reaching
-from .exchange import Recorder, ToolFailure, explain
 from .profiles import KitConfig
+from .recorder import Recorder, explain
 from .scope import NOT_APPLICABLE_CHECKS, excused
 from .session import CURRENT
 from .st_case import StCase
@@ -56,16 +56,15 @@ def test_schemathesis(case: StCase, kit: KitConfig, client: Client, recorder: Re
     exchange = st_hooks.exchange_from(case, response)
     record = recorder.add(TEST, None, exchange)
     builtin = enabled_builtin_checks(case)
-    failures: list[ToolFailure] = []
+    failures: list[Finding] = []
     try:
         case.validate_response(response, headers=headers, excluded_checks=RULE_CHECKS,
                                transport_kwargs={"base_url": kit.base_url, "headers": headers})
     except (AssertionError, BaseExceptionGroup) as error:
-        failures = [ToolFailure(name, message, curl_line(exchange), covered=bool(record.failures))
-                    for name, message in describe(error)
+        failures = [Finding(name, Severity.FAIL, message) for name, message in describe(error)
                     if not excused(name, case, response, kit.profile)]
-    recorder.add_tool_result(builtin, failures)
-    problems = [f"{f.check}: {f.message}" for f in failures]
+    recorder.add_tool_result(record, builtin, failures)
+    problems = [f"{f.rule}: {f.message}" for f in failures]
     if record.failures:
         problems.insert(0, explain([record]))
     assert not problems, "\n".join([*problems, f"reproduce: {curl_line(exchange)}"])

@@ -1,39 +1,36 @@
 """Profile `semantic`: what any working face service must do with the kit's fixture photos.
 
 A photo with no face is refused, two crops of one person match, two people do not, and a
-clear real face on its own gets a 200. (The outcome of liveness is not assumed.)
+clear real face on its own gets a 200. (The outcome of liveness is not assumed.) Each
+request carries its expectation (:mod:`.expectations`); the recorder judges it.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from . import fixtures, strategies
+from . import fixtures
 from .client import Client
-from .exchange import KitRequest, Record, Recorder, Upload, explain
-from .profiles import KitConfig, expect_match, expect_status, includes
+from .expectations import Expectation, MatchResult, Status
+from .kit_request import KitRequest
+from .profiles import KitConfig, Profile, includes
+from .recorder import Recorder, explain
+from .strategies import fixture_upload as photo
 
 TEST = "semantic"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def semantic_profile(kit: KitConfig) -> None:
-    if not includes(kit.profile, "semantic"):
+    if not includes(kit.profile, Profile.SEMANTIC):
         pytest.skip("the semantic checks run with --profile semantic or golden")
 
 
-def _photo(name: str, fixture: fixtures.Fixture) -> Upload:
-    return strategies.upload(name, fixture.data, fixture.format, f"fixture {fixture.name}")
-
-
-def _send(client: Client, label: str, *pair: fixtures.Fixture) -> Record:
+def _send(client: Client, label: str, expects: Expectation, *pair: fixtures.Fixture) -> None:
     # One fixture or two: zip stops at the last one given.
-    uploads = tuple(_photo(name, f) for name, f in zip(("image1", "image2"), pair, strict=False))
-    return client.send(KitRequest(label, uploads, correlation_id="semantic-" + "-".join(label.split())), TEST)
-
-
-def _by_name(kit: KitConfig) -> dict[str, fixtures.Fixture]:
-    return {f.name: f for f in fixtures.load(kit.fixtures_dir)}
+    uploads = tuple(photo(name, f) for name, f in zip(("image1", "image2"), pair, strict=False))
+    client.send(KitRequest(label, uploads, correlation_id="semantic-" + "-".join(label.split()),
+                           expects=(expects,)), TEST)
 
 
 def same_person_pairs(kit: KitConfig) -> list[tuple[fixtures.Fixture, fixtures.Fixture]]:
@@ -48,17 +45,16 @@ def same_person_pairs(kit: KitConfig) -> list[tuple[fixtures.Fixture, fixtures.F
 
 def test_no_face_is_refused(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     for fixture in fixtures.with_tag(fixtures.load(kit.fixtures_dir), "no_face"):
-        record = _send(client, f"no face {fixture.name}", fixture)
-        record.checks.append(expect_status("SEM-1", record.exchange, 400, f"{fixture.name} shows no face"))
+        _send(client, f"no face {fixture.name}", Expectation("SEM-1", Status(400, f"{fixture.name} shows no face")),
+              fixture)
     _assert_clean(recorder, "SEM-1")
 
 
 def test_same_person_matches(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     for first, second in same_person_pairs(kit):
         for a, b in ((first, second), (second, first)):
-            record = _send(client, f"same person {a.name}+{b.name}", a, b)
-            record.checks.append(expect_match("SEM-2", record.exchange, "True",
-                                              f"{a.name} and {b.name} show the same person"))
+            why = f"{a.name} and {b.name} show the same person"
+            _send(client, f"same person {a.name}+{b.name}", Expectation("SEM-2", MatchResult("True", why)), a, b)
     _assert_clean(recorder, "SEM-2")
 
 
@@ -67,21 +63,20 @@ def test_different_people_do_not_match(kit: KitConfig, client: Client, recorder:
     for (a, _), (_, b) in zip(pairs, pairs[1:] + pairs[:1], strict=True):
         if a.person == b.person:
             continue
-        record = _send(client, f"different people {a.name}+{b.name}", a, b)
-        record.checks.append(expect_match("SEM-3", record.exchange, "False",
-                                          f"{a.name} and {b.name} show different people"))
+        why = f"{a.name} and {b.name} show different people"
+        _send(client, f"different people {a.name}+{b.name}", Expectation("SEM-3", MatchResult("False", why)), a, b)
     _assert_clean(recorder, "SEM-3")
 
 
 def test_one_real_face_is_accepted(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     for first, _ in same_person_pairs(kit):
-        record = _send(client, f"one face {first.name}", first)
-        record.checks.append(expect_status("SEM-4", record.exchange, 200, f"{first.name} is a clear face"))
+        _send(client, f"one face {first.name}", Expectation("SEM-4", Status(200, f"{first.name} is a clear face")),
+              first)
     _assert_clean(recorder, "SEM-4")
 
 
 def _assert_clean(recorder: Recorder, check: str) -> None:
-    records = [r for r in recorder.for_test(TEST) if any(c.id == check for c in r.checks)]
+    records = [r for r in recorder.for_test(TEST) if any(c.rule == check for c in r.checks)]
     assert records, f"{check}: the fixtures have no photos for this check"
     failing = [r for r in records if r.failures]
     assert not failing, explain(failing)

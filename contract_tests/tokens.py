@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from facematch_contract.rules import FateName
 from facematch_contract.tokens import mint_token
 
 
@@ -24,20 +25,20 @@ class TokenCases:
     valid: str
     secret: str | None
 
-    def cases(self) -> dict[str, tuple[str, str | None]]:
+    def cases(self) -> dict[str, tuple[FateName, str | None]]:
         """name -> (fate, Authorization header or None for no header)."""
-        cases: dict[str, tuple[str, str | None]] = {
-            "no Authorization header": ("missing_token", None),
-            "Bearer with no token": ("malformed_token", "Bearer "),
-            "Bearer with a token that is not a JWT": ("malformed_token", "Bearer not-a-jwt"),
+        cases: dict[str, tuple[FateName, str | None]] = {
+            "no Authorization header": (FateName.MISSING_TOKEN, None),
+            "Bearer with no token": (FateName.MALFORMED_TOKEN, "Bearer "),
+            "Bearer with a token that is not a JWT": (FateName.MALFORMED_TOKEN, "Bearer not-a-jwt"),
             # Three dot-separated parts that decode to nothing: parsers that split first crash here.
-            "Bearer with a three-part token that is not a JWT": ("malformed_token", "Bearer a.b.c"),
-            "Basic credentials instead of a bearer token": ("malformed_token", "Basic dXNlcjpwYXNz"),
-            "a JWT whose signature was altered": ("bad_signature", f"Bearer {bad_signature(self.valid)}"),
-            "a JWT signed with another secret": ("bad_signature",
+            "Bearer with a three-part token that is not a JWT": (FateName.MALFORMED_TOKEN, "Bearer a.b.c"),
+            "Basic credentials instead of a bearer token": (FateName.MALFORMED_TOKEN, "Basic dXNlcjpwYXNz"),
+            "a JWT whose signature was altered": (FateName.BAD_SIGNATURE, f"Bearer {bad_signature(self.valid)}"),
+            "a JWT signed with another secret": (FateName.BAD_SIGNATURE,
                                                  f"Bearer {mint_token('not-the-right-secret-' + 'x' * 16)}"),
         }
         if self.secret is not None:
             cases["a correctly signed JWT that expired an hour ago"] = (
-                "expired_token", f"Bearer {mint_token(self.secret, expires_in=-3600)}")
+                FateName.EXPIRED_TOKEN, f"Bearer {mint_token(self.secret, expires_in=-3600)}")
         return cases

@@ -17,10 +17,12 @@ import enum
 from dataclasses import dataclass, field
 
 from facematch_contract.rules import RULES, Finding
+from facematch_contract.verdicts import CheckTally, Outcome
 
-from .exchange import USE_TOKEN, Record, Recorder, ToolFailure
+from .expectations import expectations_of
+from .kit_request import USE_TOKEN
 from .problems import KitProblem, ProblemKind
-from .profiles import EXPECTATIONS, includes
+from .recorder import Record, Recorder
 
 
 class Verdict(enum.Enum):
@@ -38,47 +40,8 @@ class Verdict(enum.Enum):
         return "ERROR: not judged" if self is Verdict.ERROR else self.value
 
 
-class RowStatus(enum.Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    WARN = "warn"
-    NOT_EXERCISED = "not exercised"
-
-
-@dataclass
-class Row:
-    """One rule's or expectation's tally over a run."""
-
-    id: str
-    summary: str
-    checked: int = 0
-    failed: int = 0
-    warned: int = 0
-    first: tuple[Record, Finding] | None = None
-    first_warning: tuple[Record, Finding] | None = None
-
-    @property
-    def status(self) -> RowStatus:
-        if self.failed:
-            return RowStatus.FAIL
-        if self.warned:
-            return RowStatus.WARN
-        return RowStatus.PASS if self.checked else RowStatus.NOT_EXERCISED
-
-    @property
-    def holds(self) -> bool:
-        return self.status in (RowStatus.PASS, RowStatus.WARN)
-
-    def count(self, record: Record, findings: tuple[Finding, ...]) -> None:
-        self.checked += 1
-        fails = [f for f in findings if f.severity == "fail"]
-        warns = [f for f in findings if f.severity == "warn"]
-        if fails:
-            self.failed += 1
-            self.first = self.first or (record, fails[0])
-        if warns:
-            self.warned += 1
-            self.first_warning = self.first_warning or (record, warns[0])
+#: One rule's or expectation's tally over a run; a kept example is the record and its finding.
+Row = CheckTally[tuple[Record, Finding]]
 
 
 @dataclass
@@ -88,7 +51,7 @@ class ToolRow:
     name: str
     checked: int = 0
     #: Breaches on exchanges that no catalogue rule had already failed (counted once).
-    failures: list[ToolFailure] = field(default_factory=list)
+    failures: list[tuple[Record, Finding]] = field(default_factory=list)
     #: Breaches on exchanges a rule had already failed: shown, not counted again.
     covered: int = 0
 
@@ -116,22 +79,24 @@ class Judgement:
 def tally(recorder: Recorder, profile: str) -> tuple[list[Row], list[Row], list[ToolRow]]:
     """(catalogue rule rows, profile expectation rows, schemathesis check rows) for a run."""
     rules = {rule.id: Row(rule.id, rule.summary) for rule in RULES}
-    expectations = {key: Row(key, summary) for key, (level, summary) in EXPECTATIONS.items()
-                    if includes(profile, level)}
+    expectations = {check.id: Row(check.id, check.summary) for check in expectations_of(profile)}
+    tools = {name: ToolRow(name, checked) for name, checked in sorted(recorder.tool_checked.items())}
     for record in recorder.records:
+        def kept(finding: Finding, record: Record = record) -> tuple[Record, Finding]:
+            return record, finding
+
         for verdict in record.verdicts:
             if verdict.applied:
-                rules[verdict.rule].count(record, verdict.findings)
-        for check in record.checks:
-            if check.id in expectations:
-                expectations[check.id].count(record, check.findings)
-    tools = {name: ToolRow(name, checked) for name, checked in sorted(recorder.tool_checked.items())}
-    for failure in recorder.tool_failures:
-        row = tools.setdefault(failure.check, ToolRow(failure.check))
-        if failure.covered:
-            row.covered += 1
-        else:
-            row.failures.append(failure)
+                rules[verdict.rule].count(verdict, kept)
+        for verdict in record.checks:
+            if verdict.applied and verdict.rule in expectations:
+                expectations[verdict.rule].count(verdict, kept)
+        for finding in record.tool_findings:
+            row = tools.setdefault(finding.rule, ToolRow(finding.rule))
+            if record.broke_a_rule:
+                row.covered += 1
+            else:
+                row.failures.append((record, finding))
     return list(rules.values()), list(expectations.values()), list(tools.values())
 
 
@@ -146,8 +111,8 @@ def judge(recorder: Recorder, profile: str) -> Judgement:
     problems = list(recorder.problems)
     if token_refused(recorder) and not any(p.kind is ProblemKind.TOKEN_REFUSED for p in problems):
         problems.insert(0, KitProblem(ProblemKind.TOKEN_REFUSED, TOKEN_REFUSED_MESSAGE))
-    unexercised = [row.id for row in rules + expectations if row.status is RowStatus.NOT_EXERCISED]
-    failed = [row.id for row in rules + expectations if row.status is RowStatus.FAIL]
+    unexercised = [row.id for row in rules + expectations if row.status is Outcome.NOT_EXERCISED]
+    failed = [row.id for row in rules + expectations if row.status is Outcome.FAIL]
     failed += [f"schemathesis {row.name}" for row in tools if row.failures]
     blocking = [p for p in problems if p.kind is not ProblemKind.NOT_EXERCISED]
     if blocking:

@@ -5,8 +5,10 @@ independently of the mock's response builder on purpose: two formulations catch 
 other's mistakes. It is pure and imports only the standard library, so the mock's
 ``--strict`` mode can call :func:`check_exchange` cheaply.
 
-Each rule is a small function ``(Seen) -> list[Finding] | None``: ``None`` when the rule
-does not apply to the exchange, an empty list when it holds.
+Each rule is a small function registered with :data:`CATALOGUE`'s ``check`` decorator:
+``(Seen, Findings) -> None``. When a rule applies is declared on the registration as
+guards (:data:`SUCCESS_BODY`, :data:`ONE_PHOTO`, ...); a rule whose guards do not hold gets
+a verdict "not applied", one whose guards hold and that writes no finding holds.
 
 One principle keeps the rules from piling onto the same mistake: a rule judges only the
 values whose *form* is right. A value of the wrong JSON type or outside its vocabulary is
@@ -19,12 +21,18 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-Severity = Literal["fail", "warn"]
+from .exchange import FATES, Exchange, Fate, FateName, Part, curl_line
+from .registry import Check, Guard, Registry
+from .verdicts import Finding, Findings, RuleVerdict, Severity
+
+__all__ = [
+    "CATALOGUE", "FATES", "RULES", "RULE_IDS", "Exchange", "Fate", "FateName", "Finding", "Part", "Rule",
+    "RuleVerdict", "Seen", "Severity", "check_exchange", "curl_line", "evaluate", "valid_correlation_id",
+]
 
 FLAGS = ("True", "False")
 IMAGE_RESULTS = ("real", "fake", "N/A")
@@ -42,94 +50,6 @@ AGGREGATE_TOLERANCE = 0.01
 
 #: Statuses the operation may answer with; anything else below 500 is judged per fate.
 CONTRACT_STATUSES = (200, 400, 401, 422)
-
-
-@dataclass(frozen=True)
-class Part:
-    """A summary of one multipart part: never its bytes."""
-
-    name: str
-    filename: str | None
-    size: int
-    content_type: str | None = None
-    #: The text of a small non-file field (e.g. ``unique_id``), for the curl line.
-    value: str | None = None
-
-
-@dataclass(frozen=True)
-class Fate:
-    """What the contract fixes for a kind of request: the rule that owns it and its statuses.
-
-    ``statuses`` empty means "a usable request": 200, or 400 when the image cannot be used.
-    Where the upstream description allows more than one answer, every allowed status is
-    listed: a request with no ``image1`` part, or not multipart at all, may be refused with
-    the 422 body or as an "empty image1" 400 (upstream lists 400 for "Empty image1" and
-    gives the 422 body without saying when); the mock's own choice, 422, is judged only in
-    the kit's ``golden`` profile.
-    """
-
-    name: str
-    rule: str
-    statuses: tuple[int, ...]
-    summary: str
-
-    @property
-    def expected(self) -> str:
-        return " or ".join(str(status) for status in self.statuses)
-
-
-#: Kinds of request whose answer the contract fixes (the kit labels what it sends).
-FATES: dict[str, Fate] = {
-    f.name: f
-    for f in (
-        Fate("usable", "ERR-1", (), "a well-formed request with a valid token: 200, or 400 if an image is unusable"),
-        Fate("empty_image", "ERR-1", (400,), "an image part with no bytes"),
-        Fate("tiny_image", "ERR-1", (400,), "an image part clearly under 1 KB (< 700 bytes)"),
-        Fate("huge_image", "ERR-1", (400,), "an image part clearly over 10 MiB (> 10.5 MiB)"),
-        Fate("not_image", "ERR-1", (400,), "an image part that is not JPEG, PNG or WebP"),
-        Fate("truncated_image", "ERR-1", (400,), "an image part that is truncated or corrupt"),
-        Fate("missing_token", "ERR-2", (401,), "no Authorization header"),
-        Fate("malformed_token", "ERR-2", (401,), "an Authorization header that is not a bearer JWT"),
-        Fate("expired_token", "ERR-2", (401,), "a bearer JWT whose exp is in the past"),
-        Fate("bad_signature", "ERR-2", (401,), "a bearer JWT whose signature does not verify"),
-        Fate("missing_image1", "ERR-3", (422, 400), "a multipart form without an image1 part"),
-        Fate("not_multipart", "ERR-3", (422, 400), "a body that is not multipart/form-data"),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request to the operation and the response it got (no image bytes kept)."""
-
-    method: str
-    url: str
-    request_headers: Mapping[str, str]
-    parts: tuple[Part, ...]
-    sent_image2: bool
-    sent_correlation_id: str | None
-    status: int
-    response_headers: Mapping[str, str]
-    body: bytes
-    #: Name of a :data:`FATES` entry when the sender knows what the contract fixes, else None.
-    fate: str | None = None
-    #: Content-Type of a body that is not multipart (for the curl line), else None.
-    raw_content_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    severity: Severity
-    message: str
-    field: str | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    summary: str
-    check: Callable[[Seen], list[Finding] | None]
 
 
 @dataclass
@@ -205,10 +125,6 @@ def fmt(value: Any) -> str:
     return json.dumps(value)
 
 
-def fail(rule: str, message: str, field_: str | None = None) -> Finding:
-    return Finding(rule, "fail", message, field_)
-
-
 def _headers_get(headers: Mapping[str, str], name: str) -> str | None:
     lowered = name.lower()
     for key, value in headers.items():
@@ -217,37 +133,69 @@ def _headers_get(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+# --- the registry and its guards ------------------------------------------------------------
+
+Rule = Check[Seen]
+#: The catalogue, in the order of the design notes (and of every report).
+CATALOGUE: Registry[Seen] = Registry()
+rule = CATALOGUE.check
+
+STATUS_200_JSON = Guard[Seen]("a 200 with a JSON body", lambda seen: seen.status == 200 and seen.json_ok)
+SUCCESS_BODY = Guard[Seen]("a 200 with a JSON object body", lambda seen: seen.success_body is not None)
+ONE_PHOTO = Guard[Seen]("no image2 was sent", lambda seen: not seen.ex.sent_image2)
+TWO_PHOTOS = Guard[Seen]("image2 was sent", lambda seen: seen.ex.sent_image2)
+
+
+def has_image_result(result: str) -> Guard[Seen]:
+    return Guard(f"an image whose result is {result}", lambda seen: any(_image_blocks_with_result(seen, result)))
+
+
+def overall_result_is(flag: str) -> Guard[Seen]:
+    return Guard(f'overall_result "{flag}" and a well-formed overall_confidence',
+                 lambda seen: seen.get("overall_result") == flag and well_formed(seen, "overall_confidence"))
+
+
+def concerns(owner: str, status: int) -> Guard[Seen]:
+    """The answer is ``status``, or the request's fate belongs to ``owner`` (an ERR-* rule)."""
+    return Guard(f"a {status} answer or a fate of {owner}",
+                 lambda seen: seen.status == status or (seen.ex.fixed is not None and seen.ex.fixed.rule == owner))
+
+
+WELL_FORMED_OVERALL = Guard[Seen]("a well-formed overall_result", lambda seen: well_formed(seen, "overall_result"))
+
+
 # --- 200 body rules -------------------------------------------------------------------------
 
 
-def shape_1(seen: Seen) -> list[Finding] | None:
+@rule("SHAPE-1", "exact keys at the top and in every block", when=(STATUS_200_JSON,))
+def shape_1(seen: Seen, found: Findings) -> None:
     """SHAPE-1: exactly the five top-level keys, and exactly the keys of each block."""
-    if seen.status != 200 or not seen.json_ok:
-        return None
     doc = seen.doc
     if not isinstance(doc, dict):
-        return [fail("SHAPE-1", f"expected a JSON object, got {type(doc).__name__}", "$")]
-    found = _key_findings(doc, TOP_KEYS, "")
+        found.fail(f"expected a JSON object, got {type(doc).__name__}", "$", expected="a JSON object",
+                   got=type(doc).__name__)
+        return
+    _check_keys(found, doc, TOP_KEYS, "")
     for block, keys in (("image1", IMAGE_KEYS), ("image2", IMAGE_KEYS), (MATCH_BLOCK, MATCH_KEYS)):
         value = doc.get(block, MISSING)
         if value is MISSING:
             continue
         if not isinstance(value, dict):
-            found.append(fail("SHAPE-1", f"expected {block} to be an object, got {fmt(value)}", block))
+            found.fail(f"expected {block} to be an object, got {fmt(value)}", block, expected="an object",
+                       got=fmt(value))
             continue
-        found.extend(_key_findings(value, keys, block + "."))
-    return found
+        _check_keys(found, value, keys, block + ".")
 
 
-def _key_findings(obj: dict[str, Any], keys: tuple[str, ...], prefix: str) -> list[Finding]:
-    found = []
+def _check_keys(found: Findings, obj: dict[str, Any], keys: tuple[str, ...], prefix: str) -> None:
     for key in keys:
         if key not in obj:
-            found.append(fail("SHAPE-1", f"expected key {prefix}{key}, it is missing", prefix + key))
+            found.fail(f"expected key {prefix}{key}, it is missing", prefix + key, expected="present",
+                       got=fmt(MISSING))
     for key in obj:
         if key not in keys:
-            found.append(fail("SHAPE-1", f"unexpected key {prefix}{key} (allowed: {', '.join(keys)})", prefix + key))
-    return found
+            found.fail(f"unexpected key {prefix}{key} (allowed: {', '.join(keys)})", prefix + key,
+                       expected="absent", got=fmt(obj[key]))
 
 
 #: (path, predicate, description) for every typed field of a 200 body.
@@ -270,6 +218,10 @@ _TYPED_FIELDS: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str], ...] = 
 )
 
 
+def _has_form(value: Any, ok: Callable[[Any], bool]) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (str, int, float, type(None))) and ok(value)
+
+
 def well_formed(seen: Seen, *path: str) -> bool:
     """True when the value at ``path`` is present and has the form TYPE-1 requires."""
     value = seen.get(*path)
@@ -281,38 +233,39 @@ def well_formed(seen: Seen, *path: str) -> bool:
     return True
 
 
-def type_1(seen: Seen) -> list[Finding] | None:
+@rule("TYPE-1", 'flags are "True"/"False" strings, scores numbers in 0..100 or null', when=(SUCCESS_BODY,))
+def type_1(seen: Seen, found: Findings) -> None:
     """TYPE-1: flags are "True"/"False" strings, results in their vocabulary, scores numbers in 0..100 or null.
 
     Whether null is allowed at a given place is for the rule about that place (IMG1-1,
     ONE-1, TWO-1, OVR-2, OVR-3), so TYPE-1 accepts null for every score.
     """
-    if seen.success_body is None:
-        return None
-    found = []
     for path, ok, wanted in _TYPED_FIELDS:
         value = seen.get(*path)
         if value is MISSING:
             continue  # SHAPE-1's finding
-        if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))) or not ok(value):
-            found.append(fail("TYPE-1", f"expected {wanted}, got {fmt(value)}", ".".join(path)))
-    return found
+        if not _has_form(value, ok):
+            found.fail(f"expected {wanted}, got {fmt(value)}", ".".join(path), expected=wanted, got=fmt(value))
 
 
-def img1_1(seen: Seen) -> list[Finding] | None:
+def _expect_at(seen: Seen, found: Findings, path: tuple[str, ...], ok: Callable[[Any], bool], wanted: str,
+               why: str = "") -> None:
+    """A finding when the well-formed value at ``path`` is not what ``ok`` accepts."""
+    if not well_formed(seen, *path):
+        return  # absent or of the wrong form: SHAPE-1's or TYPE-1's finding
+    got = seen.get(*path)
+    if not ok(got):
+        where = ".".join(path)
+        lead = f"{why}, so {where} must be {wanted}" if why else f"expected {wanted}"
+        found.fail(f"{lead}, got {fmt(got)}", where, expected=wanted, got=fmt(got))
+
+
+@rule("IMG1-1", "image1 is provided, real or fake, with a numeric confidence", when=(SUCCESS_BODY,))
+def img1_1(seen: Seen, found: Findings) -> None:
     """IMG1-1: image1 is always provided, always real or fake, and its confidence is a number."""
-    if seen.success_body is None:
-        return None
-    found = []
-    if well_formed(seen, "image1", "input_provided") and seen.get("image1", "input_provided") != "True":
-        found.append(fail("IMG1-1", f'expected "True", got {fmt(seen.get("image1", "input_provided"))}',
-                          "image1.input_provided"))
-    if well_formed(seen, "image1", "result") and seen.get("image1", "result") not in ("real", "fake"):
-        found.append(fail("IMG1-1", f'expected "real" or "fake", got {fmt(seen.get("image1", "result"))}',
-                          "image1.result"))
-    if well_formed(seen, "image1", "confidence") and seen.get("image1", "confidence") is None:
-        found.append(fail("IMG1-1", "expected a number, got null", "image1.confidence"))
-    return found
+    _expect_at(seen, found, ("image1", "input_provided"), lambda v: v == "True", '"True"')
+    _expect_at(seen, found, ("image1", "result"), lambda v: v in ("real", "fake"), '"real" or "fake"')
+    _expect_at(seen, found, ("image1", "confidence"), lambda v: v is not None, "a number")
 
 
 def _image_blocks_with_result(seen: Seen, result: str) -> Iterable[str]:
@@ -321,78 +274,57 @@ def _image_blocks_with_result(seen: Seen, result: str) -> Iterable[str]:
             yield block
 
 
-def live_1(seen: Seen) -> list[Finding] | None:
+@rule("LIVE-1", "a fake image has confidence 0", when=(SUCCESS_BODY, has_image_result("fake")))
+def live_1(seen: Seen, found: Findings) -> None:
     """LIVE-1: an image whose result is fake has confidence 0."""
-    if seen.success_body is None:
-        return None
-    blocks = list(_image_blocks_with_result(seen, "fake"))
-    if not blocks:
-        return None
-    found = []
-    for block in blocks:
-        if not well_formed(seen, block, "confidence"):
-            continue
-        value = seen.get(block, "confidence")
-        if value is None or value != 0:
-            found.append(fail("LIVE-1", f"{block} is fake, so its confidence must be 0, got {fmt(value)}",
-                              f"{block}.confidence"))
-    return found
+    for block in _image_blocks_with_result(seen, "fake"):
+        _expect_at(seen, found, (block, "confidence"), lambda v: v is not None and v == 0, "0",
+                   f"{block} is fake")
 
 
-def live_2(seen: Seen) -> list[Finding] | None:
+@rule("LIVE-2", "a real image's prediction_confidence equals its confidence",
+      when=(SUCCESS_BODY, has_image_result("real")))
+def live_2(seen: Seen, found: Findings) -> None:
     """LIVE-2: for a real image, a non-null prediction_confidence equals confidence."""
-    if seen.success_body is None:
-        return None
-    blocks = list(_image_blocks_with_result(seen, "real"))
-    if not blocks:
-        return None
-    found = []
-    for block in blocks:
+    for block in _image_blocks_with_result(seen, "real"):
         if not (well_formed(seen, block, "confidence") and well_formed(seen, block, "prediction_confidence")):
             continue
         conf, pred = seen.get(block, "confidence"), seen.get(block, "prediction_confidence")
         if pred is None or conf is None:
             continue  # a null confidence on a real image is IMG1-1's or TWO-1's concern
         if abs(pred - conf) > SCORE_TOLERANCE:
-            found.append(fail("LIVE-2", f"{block} is real, so prediction_confidence must equal confidence "
-                                        f"({fmt(conf)}), got {fmt(pred)}", f"{block}.prediction_confidence"))
-    return found
+            found.fail(f"{block} is real, so prediction_confidence must equal confidence ({fmt(conf)}), "
+                       f"got {fmt(pred)}", f"{block}.prediction_confidence", expected=fmt(conf), got=fmt(pred))
 
 
-def one_1(seen: Seen) -> list[Finding] | None:
+@rule("ONE-1", "one-photo mode fills image2 and the match block with the fixed N/A values",
+      when=(SUCCESS_BODY, ONE_PHOTO))
+def one_1(seen: Seen, found: Findings) -> None:
     """ONE-1: without image2, the image2 and match blocks are the fixed "not provided" values."""
-    if seen.success_body is None or seen.ex.sent_image2:
-        return None
-    found = []
     for block, expected in (("image2", ONE_IMAGE_IMAGE2), (MATCH_BLOCK, ONE_IMAGE_MATCH)):
         for key, want in expected.items():
-            if not well_formed(seen, block, key):
-                continue
-            got = seen.get(block, key)
-            if got != want or (want is None) != (got is None):
-                found.append(fail("ONE-1", f"no image2 was sent, so {block}.{key} must be {fmt(want)}, got {fmt(got)}",
-                                  f"{block}.{key}"))
-    return found
+            _expect_at(seen, found, (block, key), _equals(want), fmt(want), "no image2 was sent")
 
 
-def two_1(seen: Seen) -> list[Finding] | None:
+def _equals(want: Any) -> Callable[[Any], bool]:
+    """Equal to ``want``, with null only equal to null (0 is not null)."""
+    return lambda got: got == want and (want is None) == (got is None)
+
+
+_TWO_PHOTO_VALUES: tuple[tuple[tuple[str, str], Callable[[Any], bool], str], ...] = (
+    (("image2", "input_provided"), lambda v: v == "True", '"True"'),
+    (("image2", "result"), lambda v: v in ("real", "fake"), '"real" or "fake"'),
+    ((MATCH_BLOCK, "performed"), lambda v: v == "True", '"True"'),
+    ((MATCH_BLOCK, "result"), lambda v: v in ("True", "False"), '"True" or "False"'),
+    ((MATCH_BLOCK, "confidence"), is_number, "a number"),
+)
+
+
+@rule("TWO-1", "two-photo mode judges image2 and compares the faces", when=(SUCCESS_BODY, TWO_PHOTOS))
+def two_1(seen: Seen, found: Findings) -> None:
     """TWO-1: with image2, image2 is provided and judged, and the faces were compared."""
-    if seen.success_body is None or not seen.ex.sent_image2:
-        return None
-    checks: tuple[tuple[tuple[str, str], Callable[[Any], bool], str], ...] = (
-        (("image2", "input_provided"), lambda v: v == "True", '"True"'),
-        (("image2", "result"), lambda v: v in ("real", "fake"), '"real" or "fake"'),
-        ((MATCH_BLOCK, "performed"), lambda v: v == "True", '"True"'),
-        ((MATCH_BLOCK, "result"), lambda v: v in ("True", "False"), '"True" or "False"'),
-        ((MATCH_BLOCK, "confidence"), is_number, "a number"),
-    )
-    found = []
-    for path, ok, wanted in checks:
-        if well_formed(seen, *path) and not ok(seen.get(*path)):
-            where = ".".join(path)
-            found.append(fail("TWO-1", f"image2 was sent, so {where} must be {wanted}, got {fmt(seen.get(*path))}",
-                              where))
-    return found
+    for path, ok, wanted in _TWO_PHOTO_VALUES:
+        _expect_at(seen, found, path, ok, wanted, "image2 was sent")
 
 
 def _active_gates(seen: Seen) -> list[tuple[str, str]] | None:
@@ -410,116 +342,111 @@ def _active_gates(seen: Seen) -> list[tuple[str, str]] | None:
     return [(path, passing) for path, passing, _ in gates]
 
 
-def ovr_1(seen: Seen) -> list[Finding] | None:
+@rule("OVR-1", 'overall_result is "True" exactly when every active gate passes',
+      when=(SUCCESS_BODY, WELL_FORMED_OVERALL))
+def ovr_1(seen: Seen, found: Findings) -> None:
     """OVR-1: overall_result is "True" exactly when every active gate passes."""
-    if seen.success_body is None or not well_formed(seen, "overall_result"):
-        return None
     gates = _active_gates(seen)
     if gates is None:
-        return []
+        return
     failing = [f"{path} is {fmt(seen.get(*path.split('.')))}" for path, want in gates
                if seen.get(*path.split(".")) != want]
     expected = "False" if failing else "True"
     got = seen.get("overall_result")
-    if got == expected:
-        return []
-    why = "; ".join(failing) if failing else "every active gate passes (" + ", ".join(p for p, _ in gates) + ")"
-    return [fail("OVR-1", f'expected overall_result "{expected}" because {why}, got {fmt(got)}', "overall_result")]
+    if got != expected:
+        why = "; ".join(failing) if failing else "every active gate passes (" + ", ".join(p for p, _ in gates) + ")"
+        found.fail(f'expected overall_result "{expected}" because {why}, got {fmt(got)}', "overall_result",
+                   expected=fmt(expected), got=fmt(got))
 
 
-def ovr_2(seen: Seen) -> list[Finding] | None:
+@rule("OVR-2", 'overall_result "False" has overall_confidence 0', when=(overall_result_is("False"),))
+def ovr_2(seen: Seen, found: Findings) -> None:
     """OVR-2: when overall_result is "False", overall_confidence is 0."""
-    if seen.get("overall_result") != "False" or not well_formed(seen, "overall_confidence"):
-        return None
     value = seen.get("overall_confidence")
     if value is None or value != 0:
-        return [fail("OVR-2", f'overall_result is "False", so overall_confidence must be 0, got {fmt(value)}',
-                     "overall_confidence")]
-    return []
+        found.fail(f'overall_result is "False", so overall_confidence must be 0, got {fmt(value)}',
+                   "overall_confidence", expected="0", got=fmt(value))
 
 
-def ovr_3(seen: Seen) -> list[Finding] | None:
+@rule("OVR-3", 'overall_result "True" has overall_confidence in (0, 100] (bounds advisory)',
+      when=(overall_result_is("True"),))
+def ovr_3(seen: Seen, found: Findings) -> None:
     """OVR-3: when overall_result is "True", overall_confidence is in (0, 100].
 
     Advisory (a warning): it lies between the smallest and largest active gate confidence.
     """
-    if seen.get("overall_result") != "True" or not well_formed(seen, "overall_confidence"):
-        return None
     value = seen.get("overall_confidence")
     if value is None or not 0 < value <= 100:
-        return [fail("OVR-3", f'overall_result is "True", so overall_confidence must be in (0, 100], got {fmt(value)}',
-                     "overall_confidence")]
+        found.fail(f'overall_result is "True", so overall_confidence must be in (0, 100], got {fmt(value)}',
+                   "overall_confidence", expected="a number in (0, 100]", got=fmt(value))
+        return
     paths = [("image1", "confidence")]
     if seen.ex.sent_image2:
         paths += [("image2", "confidence"), (MATCH_BLOCK, "confidence")]
     scores = [seen.get(*p) for p in paths]
     if not all(is_number(s) for s in scores):
-        return []
+        return
     low, high = min(scores), max(scores)
     if not low - AGGREGATE_TOLERANCE <= value <= high + AGGREGATE_TOLERANCE:
-        return [Finding("OVR-3", "warn", f"overall_confidence {fmt(value)} is outside the active gates' "
-                                         f"confidences [{fmt(low)}, {fmt(high)}] (advisory)", "overall_confidence")]
-    return []
+        found.warn(f"overall_confidence {fmt(value)} is outside the active gates' confidences "
+                   f"[{fmt(low)}, {fmt(high)}] (advisory)", "overall_confidence",
+                   expected=f"[{fmt(low)}, {fmt(high)}]", got=fmt(value))
 
 
 # --- error rules ------------------------------------------------------------------------------
 
 
-def _status_expectation(seen: Seen, rule: str) -> list[Finding]:
-    """A finding when the request's fate belongs to ``rule`` and the status is not the fixed one."""
-    fate = FATES.get(seen.ex.fate or "")
+def _check_status(seen: Seen, found: Findings) -> None:
+    """A finding when the request's fate belongs to this rule and the status is not the fixed one."""
+    fate = seen.ex.fixed
     if fate is None or seen.status >= 500:
-        return []  # unknown fate: nothing fixed; 5xx: ERR-4's finding
-    if fate.rule == rule and fate.statuses and seen.status not in fate.statuses:
-        return [fail(rule, f"sent {fate.summary}: expected status {fate.expected}, got {seen.status}", "status")]
+        return  # nothing fixed; or a 5xx: ERR-4's finding
+    if fate.rule == found.rule and fate.statuses and seen.status not in fate.statuses:
+        found.fail(f"sent {fate.summary}: expected status {fate.expected}, got {seen.status}", "status",
+                   expected=fate.expected, got=str(seen.status))
     if not fate.statuses and seen.status not in (200, 400):
         owner = {401: "ERR-2", 422: "ERR-3"}.get(seen.status, "ERR-1")
-        if owner == rule:
-            return [fail(rule, f"sent {fate.summary}: expected status 200 or 400, got {seen.status}", "status")]
-    return []
+        if owner == found.rule:
+            found.fail(f"sent {fate.summary}: expected status 200 or 400, got {seen.status}", "status",
+                       expected="200 or 400", got=str(seen.status))
 
 
-def _message_body(seen: Seen, rule: str, status: int) -> list[Finding]:
+def _check_message_body(seen: Seen, found: Findings, status: int) -> None:
     """The ``{"msg": "..."}`` body of a 400 or 401 (only when the body is JSON: ERR-4 owns the rest)."""
     if seen.status != status or not seen.json_ok:
-        return []
+        return
     doc = seen.doc
     if not isinstance(doc, dict) or set(doc) != {"msg"} or not isinstance(doc["msg"], str) or not doc["msg"]:
-        return [fail(rule, f'a {status} body must be {{"msg": "<non-empty text>"}}, got {_clip(seen.ex.body)}', "$")]
-    return []
+        found.fail(f'a {status} body must be {{"msg": "<non-empty text>"}}, got {_clip(seen.ex.body)}', "$",
+                   expected='{"msg": "<non-empty text>"}', got=_clip(seen.ex.body))
 
 
-def err_1(seen: Seen) -> list[Finding] | None:
+@rule("ERR-1", 'an unusable image gets 400 {"msg": ...}', when=(concerns("ERR-1", 400),))
+def err_1(seen: Seen, found: Findings) -> None:
     """ERR-1: an unusable image gets 400 with {"msg": "..."}."""
-    fate = FATES.get(seen.ex.fate or "")
-    if seen.status != 400 and (fate is None or fate.rule != "ERR-1"):
-        return None
-    return _status_expectation(seen, "ERR-1") + _message_body(seen, "ERR-1", 400)
+    _check_status(seen, found)
+    _check_message_body(seen, found, 400)
 
 
-def err_2(seen: Seen) -> list[Finding] | None:
+@rule("ERR-2", 'a missing or bad token gets 401 {"msg": ...}', when=(concerns("ERR-2", 401),))
+def err_2(seen: Seen, found: Findings) -> None:
     """ERR-2: a missing or bad bearer token gets 401 with {"msg": "..."}."""
-    fate = FATES.get(seen.ex.fate or "")
-    relevant = seen.status == 401 or (fate is not None and fate.rule == "ERR-2")
-    if not relevant:
-        return None
-    return _status_expectation(seen, "ERR-2") + _message_body(seen, "ERR-2", 401)
+    _check_status(seen, found)
+    _check_message_body(seen, found, 401)
 
 
-def err_3(seen: Seen) -> list[Finding] | None:
+@rule("ERR-3", 'a request that is not the operation gets 422 {"detail", "message"}', when=(concerns("ERR-3", 422),))
+def err_3(seen: Seen, found: Findings) -> None:
     """ERR-3: a request that is not the operation gets 422 with {"detail": ..., "message": "..."}."""
-    fate = FATES.get(seen.ex.fate or "")
-    if seen.status != 422 and (fate is None or fate.rule != "ERR-3"):
-        return None
-    found = _status_expectation(seen, "ERR-3")
+    _check_status(seen, found)
     if seen.status == 422 and seen.json_ok:
         doc = seen.doc
         ok = (isinstance(doc, dict) and set(doc) == {"detail", "message"} and isinstance(doc["detail"], dict)
               and isinstance(doc["message"], str) and bool(doc["message"]))
         if not ok:
-            found.append(fail("ERR-3", 'a 422 body must be {"detail": {...}, "message": "<non-empty text>"}, '
-                                       f"got {_clip(seen.ex.body)}", "$"))
-    return found
+            found.fail('a 422 body must be {"detail": {...}, "message": "<non-empty text>"}, '
+                       f"got {_clip(seen.ex.body)}", "$",
+                       expected='{"detail": {...}, "message": "<non-empty text>"}', got=_clip(seen.ex.body))
 
 
 _TRACEBACK = re.compile(
@@ -529,34 +456,34 @@ _TRACEBACK = re.compile(
 )
 
 
-def err_4(seen: Seen) -> list[Finding] | None:
+@rule("ERR-4", "never a 5xx, a stack trace or a non-JSON body")
+def err_4(seen: Seen, found: Findings) -> None:
     """ERR-4: never a 5xx, a stack trace, or a body that is not JSON."""
-    found = []
     if seen.status >= 500:
-        found.append(fail("ERR-4", f"expected no 5xx for any input, got {seen.status}", "status"))
+        found.fail(f"expected no 5xx for any input, got {seen.status}", "status", expected="below 500",
+                   got=str(seen.status))
     if not seen.json_ok:
-        found.append(fail("ERR-4", f"expected a JSON body, got {_clip(seen.ex.body)} ({seen.parse_error})", "$"))
+        found.fail(f"expected a JSON body, got {_clip(seen.ex.body)} ({seen.parse_error})", "$",
+                   expected="a JSON body", got=_clip(seen.ex.body))
     text = seen.ex.body.decode("utf-8", "replace")
     if _TRACEBACK.search(text):
-        found.append(fail("ERR-4", "the body contains a stack trace", "$"))
-    return found
+        found.fail("the body contains a stack trace", "$", expected="no stack trace", got="a stack trace")
 
 
-def hdr_1(seen: Seen) -> list[Finding] | None:
+@rule("HDR-1", "JSON content type; the correlation id is echoed")
+def hdr_1(seen: Seen, found: Findings) -> None:
     """HDR-1: JSON bodies say Content-Type application/json; a sent correlation id is echoed."""
-    found = []
     if seen.json_ok:
         ctype = _headers_get(seen.ex.response_headers, "Content-Type") or ""
         if ctype.split(";")[0].strip().lower() != "application/json":
-            found.append(fail("HDR-1", f"expected Content-Type application/json, got {ctype or 'none'!r}",
-                              "header:Content-Type"))
+            found.fail(f"expected Content-Type application/json, got {ctype or 'none'!r}", "header:Content-Type",
+                       expected="application/json", got=ctype or None)
     sent = seen.ex.sent_correlation_id
     if sent is not None and valid_correlation_id(sent):
         echoed = _headers_get(seen.ex.response_headers, "X-Correlation-ID")
         if echoed != sent:
-            found.append(fail("HDR-1", f"expected X-Correlation-ID {sent!r} echoed, got {echoed!r}",
-                              "header:X-Correlation-ID"))
-    return found
+            found.fail(f"expected X-Correlation-ID {sent!r} echoed, got {echoed!r}", "header:X-Correlation-ID",
+                       expected=sent, got=echoed)
 
 
 def valid_correlation_id(value: str) -> bool:
@@ -572,32 +499,8 @@ def _clip(body: bytes, limit: int = 160) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-RULES: tuple[Rule, ...] = (
-    Rule("SHAPE-1", "exact keys at the top and in every block", shape_1),
-    Rule("TYPE-1", 'flags are "True"/"False" strings, scores numbers in 0..100 or null', type_1),
-    Rule("IMG1-1", "image1 is provided, real or fake, with a numeric confidence", img1_1),
-    Rule("LIVE-1", "a fake image has confidence 0", live_1),
-    Rule("LIVE-2", "a real image's prediction_confidence equals its confidence", live_2),
-    Rule("ONE-1", "one-photo mode fills image2 and the match block with the fixed N/A values", one_1),
-    Rule("TWO-1", "two-photo mode judges image2 and compares the faces", two_1),
-    Rule("OVR-1", 'overall_result is "True" exactly when every active gate passes', ovr_1),
-    Rule("OVR-2", 'overall_result "False" has overall_confidence 0', ovr_2),
-    Rule("OVR-3", 'overall_result "True" has overall_confidence in (0, 100] (bounds advisory)', ovr_3),
-    Rule("ERR-1", 'an unusable image gets 400 {"msg": ...}', err_1),
-    Rule("ERR-2", 'a missing or bad token gets 401 {"msg": ...}', err_2),
-    Rule("ERR-3", 'a request that is not the operation gets 422 {"detail", "message"}', err_3),
-    Rule("ERR-4", "never a 5xx, a stack trace or a non-JSON body", err_4),
-    Rule("HDR-1", "JSON content type; the correlation id is echoed", hdr_1),
-)
-RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
-RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
-
-
-@dataclass(frozen=True)
-class RuleVerdict:
-    rule: str
-    applied: bool
-    findings: tuple[Finding, ...] = field(default_factory=tuple)
+RULES: tuple[Rule, ...] = tuple(CATALOGUE)
+RULE_IDS: tuple[str, ...] = CATALOGUE.ids
 
 
 def evaluate(exchange: Exchange, rules: Iterable[Rule] = RULES) -> list[RuleVerdict]:
@@ -609,48 +512,9 @@ def evaluate(exchange: Exchange, rules: Iterable[Rule] = RULES) -> list[RuleVerd
     if exchange.method.upper() != "POST":
         return [RuleVerdict(rule.id, False) for rule in rules]
     seen = Seen.of(exchange)
-    verdicts = []
-    for rule in rules:
-        result = rule.check(seen)
-        verdicts.append(RuleVerdict(rule.id, result is not None, tuple(result or ())))
-    return verdicts
+    return [rule.judge(seen) for rule in rules]
 
 
 def check_exchange(exchange: Exchange) -> list[Finding]:
     """All findings (failures and warnings) of every rule on one exchange."""
     return [finding for verdict in evaluate(exchange) for finding in verdict.findings]
-
-
-def curl_line(exchange: Exchange) -> str:
-    """A curl command that repeats the request; the token is $TOKEN, images are @file placeholders."""
-    words = ["curl", "-sS", "-X", exchange.method, exchange.url]
-    for name, value in exchange.request_headers.items():
-        lowered = name.lower()
-        transport = ("content-length", "content-type", "user-agent", "accept-encoding", "accept", "connection", "host")
-        # Content-Type is kept only for a body that is not multipart (curl writes the multipart one).
-        if lowered in transport and (lowered != "content-type" or exchange.parts):
-            continue
-        if lowered == "authorization":
-            scheme, _, _ = value.partition(" ")
-            value = f"{scheme} $TOKEN" if scheme.lower() == "bearer" else "$AUTHORIZATION"
-        words += ["-H", f"{name}: {value}"]
-    notes = []
-    for part in exchange.parts:
-        if part.filename is None and part.value is not None:
-            words += ["-F", f"{part.name}={part.value}"]
-            continue
-        placeholder = part.filename or f"{part.name}.bin"
-        words += ["-F", f"{part.name}=@{placeholder}"]
-        notes.append(f"{placeholder}: {part.size} bytes")
-    if not exchange.parts and exchange.method.upper() == "POST":
-        words += ["--data-binary", "@body.bin"]
-    line = " ".join(_quote(word) for word in words)
-    if notes:
-        line += "  # " + "; ".join(notes)
-    return line
-
-
-def _quote(word: str) -> str:
-    if word == "$TOKEN" or "$TOKEN" in word or "$AUTHORIZATION" in word:
-        return '"' + word.replace('"', '\\"') + '"'
-    return shlex.quote(word)

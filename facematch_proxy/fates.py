@@ -23,6 +23,7 @@ import json
 import time
 
 from facematch_contract.operation import MAX_IMAGE_BYTES
+from facematch_contract.rules import FateName
 
 from .multipart import ScannedForm
 
@@ -32,24 +33,24 @@ CLEARLY_LARGE = MAX_IMAGE_BYTES + MAX_IMAGE_BYTES // 20
 IMAGE_FIELDS = ("image1", "image2")
 
 
-def token_fate(authorization: str | None, now: float | None = None) -> str | None:
+def token_fate(authorization: str | None, now: float | None = None) -> FateName | None:
     if authorization is None or not authorization.strip():
-        return "missing_token"
+        return FateName.MISSING_TOKEN
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or token.count(".") != 2:
-        return "malformed_token"
+        return FateName.MALFORMED_TOKEN
     try:
         header, claims = (_segment(piece) for piece in token.split(".")[:2])
     except ValueError:
-        return "malformed_token"
+        return FateName.MALFORMED_TOKEN
     if not isinstance(header, dict) or not isinstance(claims, dict):
-        return "malformed_token"
+        return FateName.MALFORMED_TOKEN
     exp = claims.get("exp")
     # Generous leeway: only a token that expired well before now is called expired.
     if (isinstance(exp, (int, float)) and not isinstance(exp, bool)
             and exp < (time.time() if now is None else now) - 300):
-        return "expired_token"
+        return FateName.EXPIRED_TOKEN
     return None
 
 
@@ -60,28 +61,28 @@ def _segment(piece: str) -> object:
         raise ValueError(str(error)) from error
 
 
-def form_fate(multipart: bool, form: ScannedForm | None) -> str | None:
+def form_fate(multipart: bool, form: ScannedForm | None) -> FateName | None:
     if not multipart:
-        return "not_multipart"
+        return FateName.NOT_MULTIPART
     if form is None or not form.complete:
         return None
     if form.find("image1") is None:
-        return "missing_image1"
+        return FateName.MISSING_IMAGE1
     for name in IMAGE_FIELDS:
         scanned = form.find(name)
         if scanned is None:
             continue
         size = scanned.part.size
         if size == 0:
-            return "empty_image"
+            return FateName.EMPTY_IMAGE
         if size < CLEARLY_SMALL:
-            return "tiny_image"
+            return FateName.TINY_IMAGE
         if size > CLEARLY_LARGE:
-            return "huge_image"
+            return FateName.HUGE_IMAGE
     return None
 
 
-def infer_fate(authorization: str | None, multipart: bool, form: ScannedForm | None, status: int) -> str | None:
+def infer_fate(authorization: str | None, multipart: bool, form: ScannedForm | None, status: int) -> FateName | None:
     """The fate of one exchange, or None when the request does not fix its answer."""
     by_token = token_fate(authorization)
     by_form = form_fate(multipart, form)

@@ -14,6 +14,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from facematch_contract.verdicts import Outcome
+
 from .tally import RuleTally, Tally, Verdict
 
 
@@ -27,7 +29,7 @@ def _counts(counts: object) -> str:
 def render_markdown(tally: Tally) -> str:
     summary = tally.as_dict()
     rules = list(tally.rules.values())
-    holding = sum(row.status in ("pass", "warn") for row in rules)
+    holding = sum(row.status.holds for row in rules)
     unjudged = _counts(summary["unjudged"])
     failures = _counts(summary["upstream_failures"])
     lines = [
@@ -53,11 +55,11 @@ def render_markdown(tally: Tally) -> str:
     lines += [_row(row) for row in rules]
     if summary["verdict"] == Verdict.NOT_JUDGED.value:
         lines += ["", "No answer of `POST /advanced_facematch` passed through the proxy: nothing was judged.", ""]
-    problems = [row for row in rules if row.first_failure or row.first_warning]
+    problems = [row for row in rules if row.first or row.first_warning]
     if problems:
         lines += ["", "## First failing answer per rule", ""]
     for row in problems:
-        for kind, example in (("fails", row.first_failure), ("warns", row.first_warning)):
+        for kind, example in (("fails", row.first), ("warns", row.first_warning)):
             if example is None:
                 continue
             lines += [f"### {row.id} {kind}", "",
@@ -74,7 +76,7 @@ def render_markdown(tally: Tally) -> str:
 
 
 def _row(row: RuleTally) -> str:
-    mark = {"pass": "pass", "fail": "**FAIL**", "warn": "warn", "not exercised": "not exercised"}[row.status]
+    mark = "**FAIL**" if row.status is Outcome.FAIL else row.status.value
     return f"| {row.id} | {row.summary} | {mark} | {row.checked} | {row.failed} | {row.warned} |"
 
 
@@ -89,13 +91,13 @@ def render_junit(tally: Tally) -> ET.Element:
     for row in tally.rules.values():
         tests += 1
         case = ET.SubElement(suite, "testcase", classname="facematch.rules", name=f"{row.id} {row.summary}")
-        if row.first_failure is not None:
+        if row.first is not None:
             failures += 1
-            example = row.first_failure
+            example = row.first
             failure = ET.SubElement(case, "failure", message=f"{row.id}: {example.message}", type="ContractViolation")
             failure.text = (f"{row.failed} of {row.checked} answers broke {row.id}.\n"
                             f"field: {example.field}\nstatus: {example.status}\nreproduce: {example.curl}\n")
-        elif row.status == "not exercised":
+        elif row.status is Outcome.NOT_EXERCISED:
             skipped += 1
             ET.SubElement(case, "skipped", message="no answer seen by the proxy could test this rule")
         if row.first_warning is not None:

@@ -220,7 +220,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         )
         verdicts = evaluate(exchange)
         state.tally.add(exchange, verdicts)
-        broken = [v.rule for v in verdicts if any(f.severity == "fail" for f in v.findings)]
+        broken = [v.rule for v in verdicts if v.failures]
         if broken:
             kept.append((VIOLATION_HEADER, ",".join(broken)))
         kept.append(("Content-Length", str(len(held))))

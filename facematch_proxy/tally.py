@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 
-from facematch_contract.rules import RULES, Exchange, Finding, RuleVerdict, curl_line
+from facematch_contract.rules import RULES, Exchange, FateName, Finding, RuleVerdict, curl_line
+from facematch_contract.verdicts import CheckTally
 
 
 class Verdict(Enum):
@@ -48,42 +49,29 @@ class Example:
     method: str
     url: str
     status: int
-    fate: str | None
+    fate: FateName | None
     field: str | None
     message: str
     curl: str
     at: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"method": self.method, "url": self.url, "status": self.status, "fate": self.fate,
+        return {"method": self.method, "url": self.url, "status": self.status,
+                "fate": None if self.fate is None else self.fate.value,
                 "field": self.field, "message": self.message, "curl": self.curl, "at": self.at}
 
 
-@dataclass
-class RuleTally:
-    id: str
-    summary: str
-    checked: int = 0
-    failed: int = 0
-    warned: int = 0
-    first_failure: Example | None = None
-    first_warning: Example | None = None
+#: One rule's counts over the traffic, with the first failing and first warning answer.
+RuleTally = CheckTally[Example]
 
-    @property
-    def status(self) -> str:
-        if self.failed:
-            return "fail"
-        if self.warned:
-            return "warn"
-        return "pass" if self.checked else "not exercised"
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id, "summary": self.summary, "status": self.status, "checked": self.checked,
-            "failed": self.failed, "warned": self.warned,
-            "first_failure": self.first_failure.as_dict() if self.first_failure else None,
-            "first_warning": self.first_warning.as_dict() if self.first_warning else None,
-        }
+def _rule_dict(row: RuleTally) -> dict[str, object]:
+    return {
+        "id": row.id, "summary": row.summary, "status": row.status.value, "checked": row.checked,
+        "failed": row.failed, "warned": row.warned,
+        "first_failure": row.first.as_dict() if row.first else None,
+        "first_warning": row.first_warning.as_dict() if row.first_warning else None,
+    }
 
 
 @dataclass
@@ -112,29 +100,20 @@ class Tally:
             self.upstream_failures[kind] = self.upstream_failures.get(kind, 0) + 1
 
     def add(self, exchange: Exchange, verdicts: list[RuleVerdict]) -> None:
-        curl: str | None = None
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        curl: list[str] = []  # made once, and only when a first failure or warning keeps it
+
+        def example(finding: Finding) -> Example:
+            curl[:] = curl or [curl_line(exchange)]
+            return Example(exchange.method, exchange.url, exchange.status, exchange.fate, finding.field,
+                           finding.message, curl[0], at)
+
         with self._lock:
             self.judged += 1
             broke = False
             for verdict in verdicts:
-                if not verdict.applied:
-                    continue
-                row = self.rules[verdict.rule]
-                row.checked += 1
-                fails = [f for f in verdict.findings if f.severity == "fail"]
-                warns = [f for f in verdict.findings if f.severity == "warn"]
-                if fails:
-                    broke = True
-                    row.failed += 1
-                    if row.first_failure is None:
-                        curl = curl or curl_line(exchange)
-                        row.first_failure = _example(exchange, fails[0], curl, at)
-                if warns:
-                    row.warned += 1
-                    if row.first_warning is None:
-                        curl = curl or curl_line(exchange)
-                        row.first_warning = _example(exchange, warns[0], curl, at)
+                if verdict.applied:
+                    broke = self.rules[verdict.rule].count(verdict, example) or broke
             self.violating += broke
 
     @property
@@ -162,10 +141,5 @@ class Tally:
                 "unjudged": {reason.value: n for reason, n in self.unjudged.items()},
                 "upstream_failures": {kind.value: n for kind, n in self.upstream_failures.items()},
                 "failing_rules": [row.id for row in self.rules.values() if row.failed],
-                "rules": [row.as_dict() for row in self.rules.values()],
+                "rules": [_rule_dict(row) for row in self.rules.values()],
             }
-
-
-def _example(exchange: Exchange, finding: Finding, curl: str, at: str) -> Example:
-    return Example(exchange.method, exchange.url, exchange.status, exchange.fate, finding.field, finding.message,
-                   curl, at)
