@@ -23,7 +23,7 @@ from .errors import ApiError, ErrorKind
 from .form import Form, validate_form
 from .journal import JournalEntry, PartRecord
 from .jsonbody import encode
-from .rules import build
+from .answer import build
 from .replay import Replay
 from .scenarios import chosen_example
 from facematch_contract.operation import OPERATION_PATH

@@ -33,7 +33,7 @@ from mock_server.errors import ApiError, ErrorKind
 from mock_server.fixtures import FixtureIndex
 from mock_server.journal import Journal, JournalEntry, PartRecord
 from mock_server.jsonbody import encode
-from mock_server.rules import build
+from mock_server.answer import build
 from mock_server.uploads import read_form
 
 SECRET = DEV_JWT_SECRET
