@@ -15,7 +15,7 @@ from facematch_bulk.runner import HttpSender
 from facematch_contract.operation import OPERATION_PATH
 from mock_server.app import create_app
 from mock_server.auth import IN_PROCESS_KEY
-from mock_server.bulk.sender import InProcessSender
+from mock_server.bulk.sender import InProcessSender, in_app_gate
 from mock_server.config import Settings
 
 from .bulk_builders import SENT_CASES, regression_set, write, zip_bytes
@@ -31,7 +31,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InputArchive]:
 def test_in_process_answers_are_the_http_answers(archive: InputArchive, mock_url: str, token: str) -> None:
     """Every kind of case (two photos, one photo, PNG/WebP, refused images): the same status,
     media type and body bytes as the live strict server gives the CLI's request."""
-    in_process = InProcessSender(create_app(Settings(strict=True)))
+    in_process = InProcessSender(create_app(Settings(strict=True)), in_app_gate())
     over_http = HttpSender(mock_url, token)
     assert sorted(case.id for case in archive.cases) == sorted(SENT_CASES)
     statuses = set()

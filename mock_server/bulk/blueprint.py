@@ -29,7 +29,7 @@ from ..errors import ApiError, ErrorKind
 from ..jsonbody import encode
 from .model import JobRecord, JobStatus
 from .run import JobSpec, start_job
-from .sender import IN_PROCESS_TARGET, InProcessSender
+from .sender import IN_PROCESS_TARGET, InProcessSender, in_app_gate
 from .store import Busy, JobStore, WorkArea, valid_id
 from .upload import drain, receive, too_large, upload_limit
 
@@ -47,6 +47,7 @@ class BulkViews:
         self.limits = limits
         self.area = WorkArea(ctx.settings)
         self.columns = response_columns(ctx.contract)
+        self.gate = in_app_gate()
         self.app: Flask | None = None
 
     def bind(self, state: BlueprintSetupState) -> None:
@@ -65,7 +66,8 @@ class BulkViews:
         job_id = self._reserve(store, owner)
         filename, archive = self._accept(store, job_id)
         assert self.app is not None  # set when the blueprint was registered
-        spec = JobSpec(archive, InProcessSender(self.app), JOB_OPTIONS, self.columns, filename, IN_PROCESS_TARGET)
+        sender = InProcessSender(self.app, self.gate)
+        spec = JobSpec(archive, sender, JOB_OPTIONS, self.columns, filename, IN_PROCESS_TARGET)
         record = start_job(store, job_id, spec)
         response = self._json(record.public(request.script_root), 202)
         response.headers["Location"] = f"{request.script_root}/bulk/{job_id}"

@@ -12,13 +12,16 @@ only this process's code can set, and the operation accepts it in place of a tok
 Threads: the runner calls :meth:`InProcessSender.send` from its pool threads, alongside the
 worker's event loop. They share only what the app's request path already shares between
 its threads (the answer and image caches, the journal, each behind its own lock or safe for
-concurrent use); nothing here touches the event loop or its connections.
+concurrent use); nothing here touches the event loop or its connections. A gate shared by
+all the jobs of one worker bounds how many cases are inside the app at once (each holds
+its request body and the app's copy of its parts), whatever the number of jobs.
 """
 
 from __future__ import annotations
 
 import io
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,22 +38,31 @@ WsgiApp = Callable[..., Any]
 IN_PROCESS_ORIGIN = "http://in-process.invalid"
 #: What summary.json records as the target of a server job.
 IN_PROCESS_TARGET = f"in process: POST {OPERATION_PATH}"
+#: Cases inside the app at once, all jobs of one worker together (the runner's default
+#: concurrency: one job at full speed).
+MAX_IN_APP = 8
+
+
+def in_app_gate() -> threading.BoundedSemaphore:
+    """The gate one worker's jobs share (see MAX_IN_APP)."""
+    return threading.BoundedSemaphore(MAX_IN_APP)
 
 
 class InProcessSender:
     """Sends a case to ``app``'s operation without a socket; never raises SendFailed (there
     is no delivery to fail), and an app failure is the app's own JSON 400 (``run_wsgi``)."""
 
-    def __init__(self, app: WsgiApp, path: str = OPERATION_PATH) -> None:
+    def __init__(self, app: WsgiApp, gate: threading.BoundedSemaphore, path: str = OPERATION_PATH) -> None:
         self.app = app
+        self.gate = gate
         self.path = path
-        self.target = IN_PROCESS_TARGET
 
     def send(self, case: Case, image1: bytes, image2: bytes | None) -> Reply:
         prepared = case_request(IN_PROCESS_ORIGIN + self.path, case, image1, image2, {}).prepare()
         body = prepared.body if isinstance(prepared.body, bytes) else b""
         environ = _environ(self.path, dict(prepared.headers), body)
-        answer = run_wsgi(self.app, environ)
+        with self.gate:
+            answer = run_wsgi(self.app, environ)
         content_type = next(
             (value.decode("latin-1") for name, value in answer.headers if name.lower() == b"content-type"), ""
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import g, request
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
@@ -77,6 +78,17 @@ class _BoundedFile:
 def receive(folder: Path, destination: Path, limits: ArchiveLimits) -> str:
     """Stream the request's ``file`` part to ``destination`` (in ``folder``); return the
     upload's display file name."""
+    parts, uploads = _parse(folder, limits)
+    if len(uploads) != 1:
+        drain()
+        raise ApiError(ErrorKind.BULK_NO_FILE)
+    _keep(parts, uploads[0].stream, destination)
+    return _display_name(uploads[0].filename)
+
+
+def _parse(folder: Path, limits: ArchiveLimits) -> tuple[list[_BoundedFile], list[FileStorage]]:
+    """Parse the multipart body, every file part written to its own bounded file in
+    ``folder``; those files (closed) and the ``file`` parts."""
     budget = [upload_limit(limits)]
     opened: list[_BoundedFile] = []
 
@@ -85,7 +97,12 @@ def receive(folder: Path, destination: Path, limits: ArchiveLimits) -> str:
         opened.append(part)
         return part
 
-    parser = FormDataParser(stream_factory=factory, max_form_memory_size=FIELD_MEMORY, max_form_parts=MAX_PARTS)  # type: ignore[arg-type]  # werkzeug types the factory as returning IO[bytes]; a _BoundedFile has every method the parser calls
+    # werkzeug types the factory as returning IO[bytes]; a _BoundedFile has every method the parser calls.
+    parser = FormDataParser(
+        stream_factory=factory,  # type: ignore[arg-type]
+        max_form_memory_size=FIELD_MEMORY,
+        max_form_parts=MAX_PARTS,
+    )
     try:
         _, _, files = parser.parse(request.stream, request.mimetype, request.content_length, request.mimetype_params)
     except (_UploadTooLarge, RequestEntityTooLarge) as error:
@@ -93,17 +110,16 @@ def receive(folder: Path, destination: Path, limits: ArchiveLimits) -> str:
     finally:
         for part in opened:
             part.close()
-    uploads = files.getlist("file")
-    if len(uploads) != 1:
-        drain()
-        raise ApiError(ErrorKind.BULK_NO_FILE)
-    stream: object = uploads[0].stream  # the _BoundedFile our factory returned
-    chosen = next(part for part in opened if stream is part or stream is part.file)
+    return opened, files.getlist("file")
+
+
+def _keep(parts: list[_BoundedFile], stream: object, destination: Path) -> None:
+    """Move the part whose stream is ``stream`` to ``destination``; delete the others."""
+    chosen = next(part for part in parts if stream is part or stream is part.file)
     os.replace(chosen.path, destination)
-    for part in opened:
+    for part in parts:
         if part is not chosen:
             part.path.unlink(missing_ok=True)
-    return _display_name(uploads[0].filename)
 
 
 def _display_name(filename: str | None) -> str:
