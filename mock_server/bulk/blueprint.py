@@ -56,6 +56,11 @@ class BulkViews:
             raise TypeError("the bulk blueprint runs its cases on a Flask app")
         self.app = state.app
 
+    def _cases_app(self) -> Flask:
+        if self.app is None:
+            raise RuntimeError("the bulk blueprint is not registered on an app")
+        return self.app
+
     # -- views ---------------------------------------------------------------------------
     def submit(self) -> Response:
         owner = self._authenticate_or_drain()
@@ -65,8 +70,7 @@ class BulkViews:
         store = self.area.store()
         job_id = self._reserve(store, owner)
         filename, archive = self._accept(store, job_id)
-        assert self.app is not None  # set when the blueprint was registered
-        sender = InProcessSender(self.app, self.gate)
+        sender = InProcessSender(self._cases_app(), self.gate)
         spec = JobSpec(archive, sender, JOB_OPTIONS, self.columns, filename, IN_PROCESS_TARGET)
         record = start_job(store, job_id, spec)
         response = self._json(record.public(request.script_root), 202)
