@@ -27,6 +27,7 @@ import struct
 import threading
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -98,6 +99,12 @@ class CaseProblem:
     case: str
     entry: str
     reason: str
+
+
+def cases_of(problems: Iterable[CaseProblem]) -> list[str]:
+    """The cases some problems name, each once, sorted: a case may have several problems,
+    and every count of refused or unsent cases is the length of this list."""
+    return sorted({problem.case for problem in problems})
 
 
 @dataclass
@@ -308,6 +315,11 @@ class InputArchive:
     @property
     def problems(self) -> list[CaseProblem]:
         return self.discovery.problems
+
+    @property
+    def refused_cases(self) -> list[str]:
+        """The cases the archive check refused (they are never sent)."""
+        return cases_of(self.problems)
 
     def read(self, name: str) -> bytes:
         """The bytes of one entry, bounded by the per-entry limit (checked again while reading)."""

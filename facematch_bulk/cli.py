@@ -154,7 +154,7 @@ def handler(args: argparse.Namespace) -> int:
     with archive:
         count = len(archive.cases)
         say(f"bulk: {count} case(s) to send to {args.base_url.rstrip('/')}{args.path}"
-            + (f", {len({p.case for p in archive.problems})} that cannot be sent" if archive.problems else ""))
+            + (f", {len(archive.refused_cases)} that cannot be sent" if archive.problems else ""))
         progress = None if args.quiet or not count else ProgressReport(err, count)
         try:
             run = run_cases(archive, sender, options, progress)
@@ -167,7 +167,7 @@ def handler(args: argparse.Namespace) -> int:
         print(f"facematch bulk: cannot write {output}: {error.strerror or error}", file=err)
         return EXIT_REFUSED
     statuses = ", ".join(f"{status}: {count}" for status, count in _by_status(run).items())
-    not_sent = sorted({problem.case for problem in run.not_sent})
+    not_sent = run.not_sent_cases
     say(f"bulk: {run.total} case(s), {len(run.answers)} sent ({statuses or 'none'}), "
         f"{len(not_sent)} not sent, {run.seconds:.1f} s -> {output}")
     if not_sent:

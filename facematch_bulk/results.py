@@ -186,7 +186,7 @@ def summary(run: RunResult, *, target: str, input_name: str) -> dict[str, Any]:
         for answer in run.answers
         if 200 <= answer.status < 300
     )
-    not_sent_cases = sorted({problem.case for problem in run.not_sent})
+    not_sent_cases = run.not_sent_cases
     finished = run.started + timedelta(seconds=run.seconds)
     latencies = [answer.seconds for answer in run.answers]
     return {

@@ -2,8 +2,9 @@
 
 The runner knows nothing about HTTP: a :class:`Sender` turns one case's bytes into one
 :class:`Reply`, or raises :class:`SendFailed` when the request could not be delivered (which
-the runner retries, with backoff). :class:`HttpSender` is the sender the CLI and the
-server's bulk jobs both use: a real multipart POST to the operation of any implementation.
+the runner retries, with backoff). :class:`HttpSender` is the CLI's sender: a real multipart
+POST to the operation of any implementation. :func:`case_request` is that POST as data, so a
+sender that delivers it without a socket (the mock's bulk jobs) sends the very same request.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from requests.adapters import HTTPAdapter
 
 from facematch_contract.operation import OPERATION_PATH
 
-from .archive import Case, CaseProblem, InputArchive
+from .archive import Case, CaseProblem, InputArchive, cases_of
 
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 #: How much of a body that is not JSON is kept for the results.
@@ -99,6 +100,11 @@ class RunResult:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: float = 0.0
 
+    @property
+    def not_sent_cases(self) -> list[str]:
+        """The cases that were not sent (refused by the archive check or not delivered)."""
+        return cases_of(self.not_sent)
+
 
 def correlation_id(case: Case) -> str:
     """A stable correlation id for a case (the same on every run, fit for the header)."""
@@ -129,19 +135,28 @@ class HttpSender:
         return session
 
     def send(self, case: Case, image1: bytes, image2: bytes | None) -> Reply:
-        files: list[tuple[str, Any]] = [("image1", _file_part(case.image1, image1))]
-        if image2 is not None and case.image2 is not None:
-            files.append(("image2", _file_part(case.image2, image2)))
-        if case.unique_id is not None:
-            files.append(("unique_id", (None, case.unique_id)))
-        headers = {**self.headers, "X-Correlation-ID": correlation_id(case)}
+        request = case_request(self.url, case, image1, image2, self.headers)
         try:
-            response = self._session().post(self.url, files=files, headers=headers, timeout=self.timeout)
+            response = self._session().post(request.url, files=request.files, headers=request.headers,
+                                            timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as error:
             raise SendFailed(_transport_reason(error)) from error
         except requests.RequestException as error:
             raise SendFailed(f"request failed: {type(error).__name__}") from error
         return Reply(response.status_code, response.content, response.headers.get("Content-Type", ""))
+
+
+def case_request(
+    url: str, case: Case, image1: bytes, image2: bytes | None, headers: Mapping[str, str]
+) -> requests.Request:
+    """One case as the operation's multipart POST: the image parts named by their entries,
+    ``unique_id`` when the case has one, and the case's stable correlation id."""
+    files: list[tuple[str, Any]] = [("image1", _file_part(case.image1, image1))]
+    if image2 is not None and case.image2 is not None:
+        files.append(("image2", _file_part(case.image2, image2)))
+    if case.unique_id is not None:
+        files.append(("unique_id", (None, case.unique_id)))
+    return requests.Request("POST", url, files=files, headers={**headers, "X-Correlation-ID": correlation_id(case)})
 
 
 def _file_part(entry: str, data: bytes) -> tuple[str, bytes, str]:
@@ -258,7 +273,7 @@ def run_cases(
     """
     options = options or RunOptions()
     run = _Run(archive, sender, options, progress, cancel)
-    result = RunResult(total=len(archive.cases) + len({p.case for p in archive.problems}))
+    result = RunResult(total=len(archive.cases) + len(archive.refused_cases))
     result.not_sent.extend(archive.problems)
     result.ignored.extend(archive.discovery.ignored)
     start = time.perf_counter()

@@ -4,8 +4,9 @@ in the permissive ``any`` mode, any non-empty token. Tokens are never logged."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 
@@ -13,6 +14,22 @@ from .errors import ApiError, ErrorKind
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 5
+
+#: The WSGI environ key that marks a request this process's own code hands to the app in
+#: process (a bulk job's case). No client can set it: a WSGI server puts request headers
+#: under ``HTTP_*`` keys, and the value must be the private object below, not a string.
+IN_PROCESS_KEY = "facematch.in_process"
+_IN_PROCESS = object()
+
+
+def mark_in_process(environ: dict[str, Any]) -> None:
+    """Mark a WSGI environ built by our own code: the operation then needs no token."""
+    environ[IN_PROCESS_KEY] = _IN_PROCESS
+
+
+def in_process(environ: Mapping[str, Any]) -> bool:
+    """Whether the request was handed to the app by this process (see IN_PROCESS_KEY)."""
+    return environ.get(IN_PROCESS_KEY) is _IN_PROCESS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Domain values passed between the layers of one request.
 
-The engines produce an :class:`Outcome`; the rules builder (``rules.py``) turns it into
+The engines produce an :class:`Outcome`; the response builder (``answer.py``) turns it into
 the fixed response shape. Nothing here knows about HTTP or JSON.
 """
 

@@ -175,7 +175,3 @@ class ApiError(Exception):
 
     def body_bytes(self) -> bytes:
         return encode(self.body())
-
-
-def api_error(kind: ErrorKind, **params: Any) -> ApiError:
-    return ApiError(kind, params)

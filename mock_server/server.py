@@ -56,7 +56,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
 
 def front_limits(settings: Settings) -> FrontLimits:
-    from .bulk.blueprint import upload_limit
+    from .bulk.upload import upload_limit
 
     return FrontLimits(
         idle_timeout=settings.idle_timeout_s,

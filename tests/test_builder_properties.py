@@ -8,9 +8,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mock_server.answer import build
 from mock_server.domain import Liveness, Match, Outcome
 from mock_server.jsonbody import encode
-from mock_server.rules import build
 
 scores = st.floats(min_value=0.01, max_value=100, allow_nan=False)
 livenesses = st.one_of(

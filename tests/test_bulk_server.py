@@ -173,7 +173,9 @@ def test_delete_forgets_a_finished_job(mock_url: str, auth: dict[str, str]) -> N
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("bulk-server-tmp")
-    args = ("--strict", "--bulk-jobs", "1", "--bulk-ttl", "3", "--latency", "150")
+    # The latency keeps the 30-case job below running for about 2 s (8 cases at a time, in
+    # process), long enough for the checks made while it runs.
+    args = ("--strict", "--bulk-jobs", "1", "--bulk-ttl", "3", "--latency", "600")
     for attempt in range(3):
         # tests.live waits for /healthz with a 1 s read timeout, which a loaded machine can
         # exceed while the workers boot; a read timeout there is a slow start, not a failure.

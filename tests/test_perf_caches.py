@@ -25,6 +25,7 @@ from facematch_contract import FIXTURES_DIR
 from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 from mock_server import api
+from mock_server.answer import build
 from mock_server.api import Answers, VerifiedTokens
 from mock_server.auth import LEEWAY_SECONDS, Authenticator
 from mock_server.domain import CheckedImage
@@ -33,7 +34,6 @@ from mock_server.errors import ApiError, ErrorKind
 from mock_server.fixtures import FixtureIndex
 from mock_server.journal import Journal, JournalEntry, PartRecord
 from mock_server.jsonbody import encode
-from mock_server.rules import build
 from mock_server.uploads import read_form
 
 SECRET = DEV_JWT_SECRET

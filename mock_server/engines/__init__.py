@@ -1,4 +1,4 @@
-"""Engines decide per-image liveness and the match; the rules builder shapes the answer.
+"""Engines decide per-image liveness and the match; the response builder (``answer.py``) shapes the answer.
 
 An engine is built once per worker process at start-up and then called once per request.
 It raises :class:`mock_server.errors.ApiError` (kind ``NO_FACE`` or ``PROCESSING_FAILED``,

@@ -66,13 +66,16 @@ def overall_confidence(confidences: list[float]) -> float:
 
 def build(outcome: Outcome) -> dict[str, Any]:
     """SHAPE-1: exactly five keys, in this order, in every mode."""
-    two_photos = outcome.image2 is not None and outcome.match is not None
+    if outcome.image2 is not None and outcome.match is not None:
+        image2, match = image_block(outcome.image2), match_block(outcome.match)
+    else:
+        image2, match = dict(ABSENT_IMAGE), dict(NOT_PERFORMED)
     active = gates(outcome)
     passed = all(ok for ok, _ in active)  # OVR-1
     return {
         "image1": image_block(outcome.image1),
-        "image2": image_block(outcome.image2) if two_photos else dict(ABSENT_IMAGE),
-        "image1_image2_facematch": match_block(outcome.match) if two_photos else dict(NOT_PERFORMED),
+        "image2": image2,
+        "image1_image2_facematch": match,
         "overall_result": TRUE if passed else FALSE,
         "overall_confidence": overall_confidence([c for _, c in active]) if passed else 0.0,  # OVR-2
     }
