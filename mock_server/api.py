@@ -21,7 +21,9 @@ from .domain import CheckedImage
 from .engines import Engine
 from .errors import ApiError, ErrorKind
 from .form import Form, validate_form
+from .faults import Delay, Fault, http_answer
 from .journal import JournalEntry, PartRecord
+from .layers import NO_LAYERS, LastSnapshot, state_layers
 from .jsonbody import encode
 from .rules import build
 from .replay import Replay
@@ -39,11 +41,13 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
     tokens = VerifiedTokens(ctx.auth)
     answers = Answers(ctx.engine, remember=ctx.settings.mode == "mock")
     replay = Replay.load(ctx.settings.replay_dir, ctx.settings.replay_strict) if ctx.settings.replay_dir else None
+    last_snapshot = LastSnapshot()
 
     def operation() -> Response:
         form: Form | None = None
         checked: list[CheckedImage] = []
         example_name: str | None = None
+        layers = NO_LAYERS
         try:
             tokens.verify(request.headers.get("Authorization"))
             if g.correlation_problem:
@@ -60,6 +64,17 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
             )
             form = g.form = validate_form(parts, ctx.contract.form)
             example = chosen_example(ctx.contract, request.headers.get("Prefer"), request.args)
+            if example is None:
+                layers = state_layers(
+                    ctx.state, last_snapshot, form.unique_id, request.headers, g.correlation_id, rng
+                )
+                if layers.fault is not None:
+                    _inject_latency(ctx, rng, layers.latency)
+                    answer = _fault_response(layers.fault)
+                    ctx.state.record(_entry(ctx, answer.status_code, form, checked, None))
+                    return answer
+                if layers.example is not None:
+                    example = ctx.contract.examples.get(layers.example)
             if example is not None:
                 example_name = g.example = example.name
                 status, body = example.status, example.body
@@ -77,10 +92,9 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 g.close_connection = True
             else:
                 _drain(ctx)
-        _inject_latency(ctx, rng)
+        _inject_latency(ctx, rng, layers.latency)
         response = current_app.response_class(body, status=status, mimetype=JSON)
-        if ctx.journal is not None:
-            ctx.journal.record(_entry(ctx, status, form, checked, example_name))
+        ctx.state.record(_entry(ctx, status, form, checked, example_name))
         return response
 
     for prefix in ctx.contract.server_prefixes:
@@ -188,10 +202,28 @@ def _drain(ctx: MockContext) -> None:
         remaining -= len(chunk)
 
 
-def _inject_latency(ctx: MockContext, rng: random.Random) -> None:
+def _inject_latency(ctx: MockContext, rng: random.Random, runtime: Delay | None = None) -> None:
+    """The runtime latency (``/__mock/settings``) when one is set, else ``--latency``."""
+    if runtime is not None:
+        time.sleep(runtime.draw_ms(rng) / 1000)
+        return
     low, high = ctx.settings.latency_ms
     if high > 0:
         time.sleep(rng.uniform(low, high) / 1000)
+
+
+def _fault_response(fault: Fault) -> Response:
+    """A fault chosen by a sequence step or the runtime fault policy.
+
+    HTTP-level faults are answered here; the socket-level ones are carried out by the
+    server layer (wired with the faults branch's steering)."""
+    if fault.socket_level:
+        fault = Fault.UNAVAILABLE  # until the server layer carries it out
+    answer = http_answer(fault)
+    response = current_app.response_class(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers:
+        response.headers[name] = value
+    return response
 
 
 def _entry(

@@ -19,6 +19,7 @@ from facematch_contract.operation import DEV_JWT_SECRET
 
 from .admin import default_hosts
 from .config import RealModeSettings, Settings
+from .sequences import Sequence
 
 
 def default_workers() -> int:
@@ -167,6 +168,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="let --cors apply to the admin routes too (default: they get no CORS headers)")
     serve.add_argument("--latency", type=parse_latency, default=(0, 0),
                        help="add latency to every answer: MS or LOW-HIGH (milliseconds)")
+    serve.add_argument("--state", default=env("FACEMATCH_STATE", "embedded"), metavar="URL",
+                       help="where the journal, runtime settings and sequences live: 'embedded' (files shared by "
+                            "this server's workers) or redis://HOST:PORT/N (shared by every server on it; "
+                            "env FACEMATCH_STATE)")
+    serve.add_argument("--sequences", type=Path, default=None, metavar="FILE",
+                       help="YAML file of sequences to define at start-up (docs/steering.md)")
     serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
     serve.add_argument("--journal-limit", type=int, default=1000, help="entries the journal keeps")
     serve.add_argument("--journal-max-kb", type=int, default=Settings.journal_max_bytes // 1024,
@@ -209,8 +216,17 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk_dir: Path | None = None) -> Settings:
+def settings_from_args(
+    args: argparse.Namespace,
+    journal_path: Path | None,
+    bulk_dir: Path | None = None,
+    state_dir: Path | None = None,
+    sequences: tuple[Sequence, ...] = (),
+) -> Settings:
     return Settings(
+        state_url=None if args.state == "embedded" else args.state,
+        state_dir=state_dir,
+        sequences=sequences,
         bulk_dir=bulk_dir,
         bulk_max_jobs=args.bulk_jobs,
         bulk_ttl_seconds=args.bulk_ttl,
@@ -258,21 +274,36 @@ def run_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"facematch serve: {problem}", file=sys.stderr)
             return 2
+    from .state import check_state_url
+
+    problem = check_state_url(args.state)
+    if problem:
+        print(f"facematch serve: {problem}", file=sys.stderr)
+        return 2
+    sequences: tuple[Sequence, ...] = ()
+    if args.sequences is not None:
+        from .sequences import SequenceError, load_sequences_file
+        from .spec import Contract
+
+        try:
+            sequences = load_sequences_file(args.sequences, list(Contract(args.spec).examples))
+        except SequenceError as error:
+            print(f"facematch serve: {error}", file=sys.stderr)
+            return 2
     from .leftovers import make_work_area, remove_stale
 
     for folder in remove_stale():
         print(f"facematch serve: removed {folder}, left by a server that is no longer running", file=sys.stderr)
-    journal_path = None
-    if not args.no_journal:
-        journal_dir = make_work_area("facematch-journal-")
-        master = os.getpid()
-        atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
-        journal_path = journal_dir / "journal.jsonl"
+    # The journal and the embedded state store: one private work area for all workers.
+    journal_dir = make_work_area("facematch-journal-")
+    master = os.getpid()
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
+    journal_path = None if args.no_journal else journal_dir / "journal.jsonl"
     # Bulk jobs: one private (0700) work area for all workers, removed when the server exits.
     bulk_dir = make_work_area("facematch-bulk-")
     bulk_master = os.getpid()
     atexit.register(lambda: os.getpid() == bulk_master and shutil.rmtree(bulk_dir, ignore_errors=True))
-    settings = settings_from_args(args, journal_path, bulk_dir)
+    settings = settings_from_args(args, journal_path, bulk_dir, journal_dir, sequences)
     real = args.mode == "real"
     workers = args.workers or (multiprocessing.cpu_count() if real else default_workers())
     threads = args.threads or (2 if real else default_threads())

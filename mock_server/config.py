@@ -8,6 +8,7 @@ from typing import Literal
 
 from facematch_contract import FIXTURES_DIR, SPEC_PATH
 from .journal import JOURNAL_MAX_BYTES
+from .sequences import Sequence
 from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
 
 
@@ -62,6 +63,14 @@ class Settings:
     journal_limit: int = 1000
     #: The journal file's bound in bytes (its newest entries within it are kept and read).
     journal_max_bytes: int = JOURNAL_MAX_BYTES
+    #: The shared state (journal, runtime overrides, sequences; mock_server/state/): None or
+    #: "embedded" for files beside the journal (one machine), or a redis:// URL.
+    state_url: str | None = None
+    #: The embedded store's folder (shared by all workers); None: beside the journal, or a
+    #: private temporary folder of this process when there is no journal.
+    state_dir: Path | None = None
+    #: Sequences defined at start-up (``--sequences FILE``; more through the admin API).
+    sequences: tuple[Sequence, ...] = ()
     spec_path: Path = SPEC_PATH
     fixtures_dir: Path = FIXTURES_DIR
     min_image_bytes: int = MIN_IMAGE_BYTES

@@ -62,6 +62,10 @@ class ErrorKind(Enum):
     # The admin routes (mock_server/admin.py).
     ADMIN_HOST = "admin_host"
     ADMIN_TOKEN = "admin_token"
+    # The runtime admin API (mock_server/control.py).
+    INVALID_BODY = "invalid_body"  # an admin route's JSON body (settings, a sequence)
+    UNKNOWN_SEQUENCE = "unknown_sequence"
+    STATE_UNAVAILABLE = "state_unavailable"
     # Outside the operation (still JSON, never HTML: ERR-4).
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -138,6 +142,9 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
         "see --allowed-hosts)"
     ),
     ErrorKind.ADMIN_TOKEN: ErrorSpec(401, "the admin routes need Authorization: Bearer <admin token>"),
+    ErrorKind.INVALID_BODY: ErrorSpec(422, "request body is invalid: {reason}"),
+    ErrorKind.UNKNOWN_SEQUENCE: ErrorSpec(404, "no sequence {name} is defined"),
+    ErrorKind.STATE_UNAVAILABLE: ErrorSpec(503, "{reason}"),
     ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
     ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
     ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),

@@ -72,6 +72,16 @@ class JournalEntry:
             "parts": [part.as_dict() for part in self.parts],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JournalEntry:
+        """The inverse of :meth:`as_dict` (keys this version does not know are ignored)."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data and name != "parts"}
+        parts = [
+            PartRecord(**{name: part[name] for name in PartRecord.__dataclass_fields__ if name in part})
+            for part in data.get("parts") or ()
+        ]
+        return cls(**known, parts=parts)
+
 
 #: Default bound of the journal file, in bytes.
 JOURNAL_MAX_BYTES = 4 * 1024 * 1024
