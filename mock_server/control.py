@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from openapi_schema_validator import OAS30Validator
 
 from .admin import AdminPolicy, admin_route
 from .context import MockContext
@@ -30,6 +31,8 @@ MAX_BODY_BYTES = 64 * 1024
 #: The journal's filters and the longest value each takes.
 FILTERS = {"path": 200, "status": 3, "unique_id": 128, "fixture": 255, "correlation_id": 128, "image2": 5}
 SETTINGS_FIELDS = ("default_scenario", "latency", "faults")
+#: Fault names one policy may list (repeats weigh a fault).
+MAX_FAULT_NAMES = 32
 
 
 def create_control_blueprint(ctx: MockContext) -> Blueprint:
@@ -37,6 +40,9 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
     admin = admin_route(AdminPolicy(ctx.settings.allowed_hosts, ctx.settings.admin_token))
     low, high, default = journal_limit_bounds(ctx)
     examples = list(ctx.contract.examples)
+    schemas = ctx.contract.document["components"]["schemas"]
+    settings_schema = OAS30Validator(ctx.contract.deep_resolve(schemas["RuntimeSettings"]))
+    sequence_schema = OAS30Validator(ctx.contract.deep_resolve(schemas["SequenceDefinition"]))
 
     def route(rule: str, methods: list[str]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -84,9 +90,21 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
         unknown = sorted(set(body) - set(SETTINGS_FIELDS))
         if unknown:
             raise invalid(f"unknown setting {', '.join(unknown)[:100]}: use {', '.join(SETTINGS_FIELDS)}")
+        conforming(settings_schema, body, "settings")
         merged = body
         if request.method == "PATCH":
             merged = {**public(ctx.state.snapshot().overrides), **body}
+        faults = merged.get("faults")
+        if faults is not None and (
+            not isinstance(faults, dict) or set(faults) - {"rate", "faults", "seed"} or not faults.get("faults")
+            or len(faults["faults"]) > MAX_FAULT_NAMES
+        ):
+            raise invalid('faults must be {"rate": 0..1, "faults": [NAME, ...], "seed": N|null} or null')
+        latency = merged.get("latency")
+        if latency is not None and not isinstance(latency, str):
+            raise invalid("latency must be a string: MS, LOW-HIGH or tail:MEDIAN-P99, or null")
+        if isinstance(latency, str):
+            merged = {**merged, "latency": ordered_range(latency)}
         try:
             overrides = RuntimeOverrides.from_json(merged)
         except ValueError as error:
@@ -130,8 +148,13 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
 
     @route("/__mock/sequences/<name>", ["PUT"])
     def put_sequence(name: str) -> Response:
+        body = json_body()
+        if isinstance(body, dict) and "name" in body:
+            raise invalid("the URL names the sequence: leave name out of the body")
+        if isinstance(body, dict):
+            conforming(sequence_schema, body, "sequence")
         try:
-            sequence = parse_sequence(json_body(), examples, name=checked_name(name))
+            sequence = parse_sequence(body, examples, name=checked_name(name))
             ctx.state.define([sequence])
         except SequenceError as error:
             raise invalid(str(error)) from None
@@ -142,7 +165,7 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
         ctx.state.remove(checked_name(name))
         return current_app.response_class(status=204)
 
-    @route("/__mock/sequences/reset", ["POST"])
+    @route("/__mock/positions", ["DELETE"])
     def reset_sequences() -> Response:
         extra = sorted(set(request.args) - {"sequence", "key"})
         if extra:
@@ -165,6 +188,23 @@ def json_response(data: object, status: int = 200) -> Response:
 def public(overrides: RuntimeOverrides) -> dict[str, object]:
     shown = overrides.to_json()
     return {name: shown[name] for name in SETTINGS_FIELDS}
+
+
+def ordered_range(latency: str) -> str:
+    """``400-100`` is read as ``100-400`` (the same range, high bound first)."""
+    prefix = "tail:" if latency.startswith("tail:") else ""
+    low, sep, high = latency[len(prefix) :].partition("-")
+    if sep and low.isdigit() and high.isdigit() and int(low) > int(high):
+        return f"{prefix}{high}-{low}"
+    return latency
+
+
+def conforming(validator: OAS30Validator, body: object, what: str) -> None:
+    """422 naming the first place where ``body`` breaks its schema in openapi.yaml."""
+    error = next(iter(validator.iter_errors(body)), None)
+    if error is not None:
+        where = "/".join(str(step) for step in error.absolute_path) or "the body"
+        raise invalid(f"{what} {where}: {error.message[:200]}")
 
 
 def invalid(reason: str) -> ApiError:

@@ -393,6 +393,18 @@ export const ERRORS = {
     "status": 401,
     "template": "the admin routes need Authorization: Bearer <admin token>"
   },
+  "invalid_body": {
+    "status": 422,
+    "template": "request body is invalid: {reason}"
+  },
+  "unknown_sequence": {
+    "status": 404,
+    "template": "no sequence {name} is defined"
+  },
+  "state_unavailable": {
+    "status": 503,
+    "template": "{reason}"
+  },
   "not_found": {
     "status": 404,
     "template": "no such resource: {path}"
