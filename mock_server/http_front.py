@@ -488,7 +488,7 @@ class HttpConnection(asyncio.Protocol):
             self._write(data[:head])
             body = data[head:]
             pieces = max(1, min(SLOW_PIECES, len(body)))
-            size = -(-len(body) // pieces)
+            size = max(1, -(-len(body) // pieces))
             chunks = [body[start : start + size] for start in range(0, len(body), size)]
             self._log_access(answer, environ)
             self._dribble(chunks, order.duration_ms / 1000 / pieces, keep_alive)
