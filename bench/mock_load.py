@@ -371,6 +371,20 @@ def print_results(results: list[Result], baseline_name: str) -> None:
                 print(f"{'':<30}   errors: {result.error_detail}")
 
 
+def print_comparison(results: list[Result], mock_name: str, other_name: str) -> None:
+    """This checkout's mock against the other checkout's, run for run in the same command."""
+    print(f"\nthis checkout against {other_name} (req/s of the median runs and their ratio; server CPU per "
+          "request, which a busy machine disturbs less, of the same runs; p99 of each):")
+    for scenario in [s.name for s in SCENARIOS]:
+        mine = next((r for r in results if r.target == mock_name and r.scenario == scenario), None)
+        other = next((r for r in results if r.target == other_name and r.scenario == scenario), None)
+        if mine and other:
+            print(f"  {scenario:<13} {mine.rps:8.0f} / {other.rps:8.0f} req/s = {mine.rps / other.rps:.3f}   "
+                  f"CPU {mine.server_cpu_us:.0f} / {other.server_cpu_us:.0f} us/req = "
+                  f"{mine.server_cpu_us / max(1.0, other.server_cpu_us):.3f}   "
+                  f"p99 {mine.p99_ms:.1f} / {other.p99_ms:.1f} ms")
+
+
 def print_startup(figures: list[Startup]) -> None:
     print()
     print("start-up (spawn -> first 200), median of runs [all runs]:")
@@ -567,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
                     server.stop()
 
         print_results(results, baseline_name)
+        if args.compare_with:
+            print_comparison(results, mock_name, targets[-2].name)
         if sweep:
             print("\nworker configurations, two ~70 KB JPEGs "
                   "(mock with access log; ratio to the bare app in the same configuration):")

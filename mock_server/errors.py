@@ -47,6 +47,10 @@ class ErrorKind(Enum):
     INVALID_HEADER = "invalid_header"
     UNKNOWN_EXAMPLE = "unknown_example"
     INVALID_QUERY = "invalid_query"  # a mock route's query parameter (the journal's limit)
+    # Faults and delays on request (mock extension, mock_server/steering.py).
+    UNKNOWN_FAULT = "unknown_fault"
+    INVALID_FAULT_MS = "invalid_fault_ms"
+    INVALID_DELAY = "invalid_delay"
     # Bulk jobs (mock extension, tag ``mock``): {"msg": ...} with a 4xx status.
     BULK_NO_FILE = "bulk_no_file"
     BULK_TOO_LARGE = "bulk_too_large"
@@ -123,6 +127,9 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.INVALID_HEADER: ErrorSpec(422, "header {field} is invalid: {reason}"),
     ErrorKind.UNKNOWN_EXAMPLE: ErrorSpec(422, "unknown example {name!r}: see detail.available"),
     ErrorKind.INVALID_QUERY: ErrorSpec(422, "query parameter {field} is invalid: {reason}"),
+    ErrorKind.UNKNOWN_FAULT: ErrorSpec(422, "unknown fault {name!r} in Prefer: choose from {choices}"),
+    ErrorKind.INVALID_FAULT_MS: ErrorSpec(422, "Prefer fault-ms is invalid: {reason}"),
+    ErrorKind.INVALID_DELAY: ErrorSpec(422, "Prefer delay is invalid: {reason}"),
     ErrorKind.BULK_NO_FILE: ErrorSpec(
         400, "send the archive as a multipart/form-data file part named file (with a filename)"
     ),

@@ -58,6 +58,8 @@ class JournalEntry:
     example: str | None = None
     unique_id: str | None = None
     parts: list[PartRecord] = field(default_factory=list)
+    #: The injected fault this request met (``Prefer: fault=``, ``--faults``), by name.
+    fault: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The same mapping as ``dataclasses.asdict`` (same keys, same order), built directly."""
@@ -70,6 +72,7 @@ class JournalEntry:
             "example": self.example,
             "unique_id": self.unique_id,
             "parts": [part.as_dict() for part in self.parts],
+            "fault": self.fault,
         }
 
     @classmethod

@@ -345,6 +345,18 @@ export const ERRORS = {
     "status": 422,
     "template": "query parameter {field} is invalid: {reason}"
   },
+  "unknown_fault": {
+    "status": 422,
+    "template": "unknown fault {name!r} in Prefer: choose from {choices}"
+  },
+  "invalid_fault_ms": {
+    "status": 422,
+    "template": "Prefer fault-ms is invalid: {reason}"
+  },
+  "invalid_delay": {
+    "status": 422,
+    "template": "Prefer delay is invalid: {reason}"
+  },
   "bulk_no_file": {
     "status": 400,
     "template": "send the archive as a multipart/form-data file part named file (with a filename)"

@@ -408,9 +408,10 @@ export interface components {
             /**
              * @description A stable kind. The mock's kinds: `not_multipart`, `malformed_multipart`,
              *     `too_many_parts`, `part_headers_too_large`, `missing_image1`, `unknown_field`,
-             *     `duplicate_field`, `invalid_field`, `invalid_header`, `unknown_example` (mock
-             *     extension), `invalid_query` (an admin route's query parameter) and
-             *     `invalid_body` (an admin route's JSON body).
+             *     `duplicate_field`, `invalid_field`, `invalid_header`, `unknown_example`,
+             *     `unknown_fault`, `invalid_fault_ms`, `invalid_delay` (mock extensions),
+             *     `invalid_query` (an admin route's query parameter) and `invalid_body` (an admin
+             *     route's JSON body).
              * @example missing_image1
              */
             error?: string;
@@ -419,7 +420,10 @@ export interface components {
              * @example image1
              */
             field?: string;
-            /** @description With `unknown_example` (mock extension), the names of the examples there are. */
+            /**
+             * @description With `unknown_example` (mock extension), the names of the examples there are;
+             *     with `unknown_fault`, the fault names there are.
+             */
             available?: string[];
         } & {
             [key: string]: unknown;
@@ -511,6 +515,11 @@ export interface components {
             /** @description The named example that answered, if one was chosen. */
             example?: string | null;
             unique_id?: string | null;
+            /**
+             * @description The injected fault this request met (mock extension; see `Prefer`), if any.
+             * @enum {string|null}
+             */
+            fault?: "503" | "429" | "502" | "504" | "reset" | "empty" | "truncated" | "hang" | "slow" | null;
             parts: {
                 name: string;
                 filename?: string | null;
@@ -636,6 +645,17 @@ export interface components {
          *     named example of this operation (any status), `code=STATUS` with the first example
          *     written for that status (Prism's convention). An unknown name or status gets 422
          *     with `detail.available` listing the names.
+         *
+         *     `fault=NAME` misbehaves on purpose, after the token check (an unauthenticated
+         *     request still gets its 401): `503` and `429` answer JSON `{"msg"}` with
+         *     `Retry-After`, `502` and `504` a gateway's HTML page; `reset` resets the
+         *     connection, `empty` closes it with no answer, `truncated` sends the head and half
+         *     the body, `hang` sends nothing for `fault-ms=N` milliseconds (default 30000) and
+         *     closes, `slow` sends the answer with its body spread over `fault-ms=N`
+         *     (default 5000). `delay=MS`, `delay=LOW-HIGH` (uniform) or
+         *     `delay=tail:MEDIAN-P99` (log-normal) delays the answer. Durations are capped at
+         *     60000 ms. An unknown fault or a bad `fault-ms` or `delay` gets 422
+         *     (`unknown_fault`, `invalid_fault_ms`, `invalid_delay`). See docs/faults.md.
          */
         MockPrefer: string;
         /**
@@ -693,6 +713,17 @@ export interface operations {
                  *     named example of this operation (any status), `code=STATUS` with the first example
                  *     written for that status (Prism's convention). An unknown name or status gets 422
                  *     with `detail.available` listing the names.
+                 *
+                 *     `fault=NAME` misbehaves on purpose, after the token check (an unauthenticated
+                 *     request still gets its 401): `503` and `429` answer JSON `{"msg"}` with
+                 *     `Retry-After`, `502` and `504` a gateway's HTML page; `reset` resets the
+                 *     connection, `empty` closes it with no answer, `truncated` sends the head and half
+                 *     the body, `hang` sends nothing for `fault-ms=N` milliseconds (default 30000) and
+                 *     closes, `slow` sends the answer with its body spread over `fault-ms=N`
+                 *     (default 5000). `delay=MS`, `delay=LOW-HIGH` (uniform) or
+                 *     `delay=tail:MEDIAN-P99` (log-normal) delays the answer. Durations are capped at
+                 *     60000 ms. An unknown fault or a bad `fault-ms` or `delay` gets 422
+                 *     (`unknown_fault`, `invalid_fault_ms`, `invalid_delay`). See docs/faults.md.
                  */
                 Prefer?: components["parameters"]["MockPrefer"];
             };
