@@ -173,7 +173,8 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
         name = request.args.get("sequence")
         key = request.args.get("key")
         if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
-            raise ApiError(ErrorKind.INVALID_QUERY, {"field": "key", "reason": f"must be 1-{MAX_KEY_LENGTH} characters"})
+            reason = f"must be 1-{MAX_KEY_LENGTH} characters"
+            raise ApiError(ErrorKind.INVALID_QUERY, {"field": "key", "reason": reason})
         if name is not None:
             described(checked_name(name))  # 404 when unknown
         return json_response({"reset": ctx.state.reset(name, key)})

@@ -10,6 +10,7 @@ about examples and faults (their latency still applies).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -28,10 +29,8 @@ class LastSnapshot:
         self.value = Snapshot()
 
     def read(self, store: StateStore) -> Snapshot:
-        try:
+        with contextlib.suppress(StoreUnavailable):
             self.value = store.snapshot()
-        except StoreUnavailable:
-            pass
         return self.value
 
 

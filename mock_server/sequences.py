@@ -15,7 +15,8 @@ parsing only; it knows nothing of the store or of Flask.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence as Seq
+from collections.abc import Iterable, Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -158,12 +159,14 @@ def _parse_step(item: object, examples: frozenset[str], label: str) -> Step:
         ((kind, value),) = item.items()
         if kind == StepKind.EXAMPLE.value and isinstance(value, str):
             if value not in examples:
-                raise SequenceError(f"{label}: unknown example {value[:70]!r}; choose from {', '.join(sorted(examples))}")
+                choices = ", ".join(sorted(examples))
+                raise SequenceError(f"{label}: unknown example {value[:70]!r}; choose from {choices}")
             return Step(StepKind.EXAMPLE, value)
         if kind == StepKind.FAULT.value and isinstance(value, (str, int)) and not isinstance(value, bool):
             fault = Fault.named(str(value))
             if fault is None:
-                raise SequenceError(f"{label}: unknown fault {str(value)[:70]!r}; choose from {', '.join(fault_names())}")
+                choices = ", ".join(fault_names())
+                raise SequenceError(f"{label}: unknown fault {str(value)[:70]!r}; choose from {choices}")
             return Step(StepKind.FAULT, fault.value)
     raise SequenceError(f'{label}: a step is "normal", {{"example": NAME}} or {{"fault": NAME}}')
 

@@ -14,7 +14,8 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence as Seq
+from collections.abc import Callable, Iterator
+from collections.abc import Sequence as Seq
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -69,7 +70,8 @@ class EmbeddedStore:
     # -- overrides and definitions
     def snapshot(self) -> Snapshot:
         overrides = self._read(SETTINGS_FILE, RuntimeOverrides.from_json, RuntimeOverrides())
-        sequences = self._read(SEQUENCES_FILE, lambda data: sequences_from_json(data, self.examples), ())
+        none: tuple[Sequence, ...] = ()
+        sequences = self._read(SEQUENCES_FILE, lambda data: sequences_from_json(data, self.examples), none)
         return Snapshot(overrides, sequences)
 
     def set_overrides(self, overrides: RuntimeOverrides) -> None:

@@ -18,11 +18,13 @@ so no configured sequence is lost; positions restart from the first step.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence as Seq
+from collections.abc import Callable
+from collections.abc import Sequence as Seq
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -98,7 +100,7 @@ class RedisStore:
         self._down_until = 0.0
         self._dropped = 0  # entries this process could not store, not yet added to the shared count
         self._lock = threading.Lock()
-        self._raw: tuple[bytes | None, bytes | None] = (None, None)
+        self._raw: tuple[object, object] = (None, None)
         self._last = Snapshot()
         #: What this process would write back into an emptied Redis.
         self._known = Snapshot()
@@ -149,7 +151,7 @@ class RedisStore:
             pipe = client.pipeline(transaction=False)
             pipe.lrange(self.key("journal"), 0, self.journal_limit - 1)
             pipe.get(self.key("journal:dropped"))
-            return pipe.execute()  # type: ignore[no-any-return]
+            return pipe.execute()
 
         lines, dropped = self._call(read)
         entries = [JournalEntry.from_dict(json.loads(line)) for line in reversed(lines)]
@@ -205,10 +207,8 @@ class RedisStore:
                 log.warning("state store %s was empty: re-seeded %d sequence definition(s)",
                             self.name, len(known.sequences))
 
-        try:
+        with contextlib.suppress(StoreUnavailable):
             self._call(seed)
-        except StoreUnavailable:
-            pass
 
     def _fresh(self) -> Snapshot:
         """The store's current state, for admin changes (StoreUnavailable when it is down)."""
@@ -271,7 +271,7 @@ class RedisStore:
     # -- positions
     def positions(self, name: str) -> dict[str, int]:
         raw = self._call(lambda client: client.hgetall(self.key(f"pos:{name}")))
-        return {key.decode(): int(value) for key, value in raw.items()}
+        return {key.decode() if isinstance(key, bytes) else str(key): int(value) for key, value in raw.items()}
 
     def reset(self, name: str | None, key: str | None) -> int:
         names = [name] if name is not None else [s.name for s in self._fresh().sequences]
