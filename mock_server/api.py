@@ -136,7 +136,8 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
         if steering is None:
             # Refused before the request's own orders were read: no fault, but the
             # configured latency still delays the refusal.
-            steering = Steering(delay=steer((PLAIN,), settings_now()[0], number).delay)
+            delay = steer((PLAIN,), settings_now()[0], number).delay
+            steering = PLAIN if delay is None else Steering(delay=delay)
         response = current_app.response_class(body, status=status, mimetype=JSON)
         return _deliver(ctx, response, steering, rng, form, checked, example_name)
 

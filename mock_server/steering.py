@@ -64,8 +64,11 @@ def from_prefer(header: str | None) -> Steering:
     """The request's own layer, from its ``Prefer`` header; 422 on a value it cannot use.
 
     ``fault-ms`` without ``fault`` in the same header is checked and has no effect."""
-    if not header or ("fault" not in header and "delay" not in header):
-        return PLAIN  # the common case, without parsing
+    if not header:
+        return PLAIN  # the common case
+    lowered = header.lower()
+    if "fault" not in lowered and "delay" not in lowered:
+        return PLAIN
     preferences = parse_prefer(header)
     fault: Fault | None = None
     name = preferences.get("fault")

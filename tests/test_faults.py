@@ -73,7 +73,7 @@ def test_prefer_is_read_into_one_steering() -> None:
     assert from_prefer("fault=503") == Steering(fault=Fault.UNAVAILABLE)
     assert from_prefer("fault=hang") == Steering(fault=Fault.HANG, fault_ms=DEFAULT_HANG_MS)
     assert from_prefer("fault=slow") == Steering(fault=Fault.SLOW, fault_ms=DEFAULT_SLOW_MS)
-    assert from_prefer("fault=HANG; fault-ms=250") == Steering(fault=Fault.HANG, fault_ms=250)
+    assert from_prefer("Fault=HANG; Fault-MS=250") == Steering(fault=Fault.HANG, fault_ms=250)
     assert from_prefer("example=x, delay=tail:100-900") == Steering(delay=Delay(DelayKind.LONG_TAIL, 100, 900))
     assert from_prefer("fault-ms=300") == PLAIN  # checked, no effect without a fault
 
@@ -130,6 +130,7 @@ def test_overload_faults_answer_json_with_retry_after(client: FlaskClient, token
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["Retry-After"] == "2"
     assert response.headers["X-Correlation-ID"] == "f-1"
+    assert "X-Contract-Violation" not in response.headers  # outside the contract on purpose, not a violation
     assert isinstance(response.get_json()["msg"], str)
 
 
