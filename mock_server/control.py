@@ -80,7 +80,7 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
     # -- runtime overrides
     @route("/__mock/settings", ["GET"])
     def get_settings() -> Response:
-        return json_response(public(ctx.state.snapshot().overrides))
+        return json_response(public(ctx.state.current().overrides))
 
     @route("/__mock/settings", ["PUT", "PATCH"])
     def put_settings() -> Response:
@@ -93,7 +93,7 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
         conforming(settings_schema, body, "settings")
         merged = body
         if request.method == "PATCH":
-            merged = {**public(ctx.state.snapshot().overrides), **body}
+            merged = {**public(ctx.state.current().overrides), **body}
         faults = merged.get("faults")
         if faults is not None and (
             not isinstance(faults, dict) or set(faults) - {"rate", "faults", "seed"} or not faults.get("faults")
@@ -126,7 +126,7 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
 
     # -- sequences
     def described(name: str | None = None) -> list[dict[str, object]]:
-        sequences = ctx.state.snapshot().sequences
+        sequences = ctx.state.current().sequences
         if name is not None:
             sequences = tuple(sequence for sequence in sequences if sequence.name == name)
             if not sequences:

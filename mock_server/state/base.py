@@ -89,6 +89,9 @@ class StateStore(Protocol):
     def snapshot(self) -> Snapshot:
         """Raises StoreUnavailable; the caller then uses the last snapshot it had."""
 
+    def current(self) -> Snapshot:
+        """The same, read for the admin routes: StoreUnavailable instead of a stale copy."""
+
     def set_overrides(self, overrides: RuntimeOverrides) -> None: ...
 
     # -- sequences

@@ -74,6 +74,9 @@ class EmbeddedStore:
         sequences = self._read(SEQUENCES_FILE, lambda data: sequences_from_json(data, self.examples), none)
         return Snapshot(overrides, sequences)
 
+    def current(self) -> Snapshot:
+        return self.snapshot()
+
     def set_overrides(self, overrides: RuntimeOverrides) -> None:
         with self._locked():
             self._write(SETTINGS_FILE, overrides.to_json())

@@ -210,6 +210,9 @@ class RedisStore:
         with contextlib.suppress(StoreUnavailable):
             self._call(seed)
 
+    def current(self) -> Snapshot:
+        return self._fresh()
+
     def _fresh(self) -> Snapshot:
         """The store's current state, for admin changes (StoreUnavailable when it is down)."""
         settings, sequences, seeded = self._call(lambda client: client.mget(
@@ -232,7 +235,8 @@ class RedisStore:
             pipe.execute()
 
         self._call(write)
-        self._known = snapshot
+        self._known = self._last = snapshot
+        self._raw = (None, None)
 
     def set_overrides(self, overrides: RuntimeOverrides) -> None:
         with self._lock:
