@@ -226,3 +226,18 @@ def test_sequences_file(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(SequenceError, match=needle):
             load_sequences_file(bad, DOC.examples)
+
+
+def test_a_bad_sequences_file_or_state_url_stops_serve_with_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .live import ROOT, free_port
+
+    bad = tmp_path / "flows.yaml"
+    bad.write_text("sequences:\n  - name: a\n    steps: [{fault: teapot}]\n")
+    for args, needle in ((["--sequences", str(bad)], "teapot"), (["--sequences", str(tmp_path / "none.yaml")], "none.yaml"),
+                         (["--state", "memcached://x"], "--state")):
+        done = subprocess.run([sys.executable, "-m", "facematch", "serve", "--port", str(free_port()), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr, done.stderr
