@@ -221,7 +221,8 @@ def test_sequences_file(tmp_path: Path) -> None:
     assert loaded[0].header == "X-Session-ID" and loaded[1].header is None
     for text, needle in (("sequences: [", "YAML"), ("steps: []", "one key"),
                          ("sequences:\n  - name: a\n    steps: [{example: nope}]", "nope"),
-                         ("sequences:\n  - {name: a, steps: [normal]}\n  - {name: a, steps: [normal]}", "more than once")):
+                         ("sequences:\n  - {name: a, steps: [normal]}\n  - {name: a, steps: [normal]}",
+                          "more than once")):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(SequenceError, match=needle):
@@ -236,8 +237,9 @@ def test_a_bad_sequences_file_or_state_url_stops_serve_with_exit_2(tmp_path: Pat
 
     bad = tmp_path / "flows.yaml"
     bad.write_text("sequences:\n  - name: a\n    steps: [{fault: teapot}]\n")
-    for args, needle in ((["--sequences", str(bad)], "teapot"), (["--sequences", str(tmp_path / "none.yaml")], "none.yaml"),
-                         (["--state", "memcached://x"], "--state")):
+    cases = ((["--sequences", str(bad)], "teapot"), (["--sequences", str(tmp_path / "none.yaml")], "none.yaml"),
+             (["--state", "memcached://x"], "--state"))
+    for args, needle in cases:
         done = subprocess.run([sys.executable, "-m", "facematch", "serve", "--port", str(free_port()), *args],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr, done.stderr
