@@ -2,8 +2,9 @@
 for every instance of the mock on one Redis (``facematch serve --state redis://HOST:PORT/N``).
 
 Keys live under a prefix (``facematch:`` unless the URL says ``?prefix=NAME:``). Each call
-of the operation costs one ``MGET`` (overrides, definitions, the seed marker) and one
-script call for its journal entry; a call that falls in a sequence one more script call.
+of the operation costs one ``GET`` (the version token of the overrides and definitions,
+which are read again only when it changed) and one script call for its journal entry; a
+call that falls in a sequence one more script call.
 
 When Redis goes away the operation keeps answering: it uses the last overrides and
 definitions it read, sequences do not advance (their steps are skipped: the normal
@@ -11,7 +12,7 @@ answer), and journal entries are counted as dropped (reported once Redis is back
 worker waits a second after a failure before it tries Redis again, so a dead store costs
 nothing per call. Admin routes answer 503 naming the store.
 
-A restarted (empty) Redis is noticed by the missing seed marker: the first worker to see
+A restarted (empty) Redis is noticed by the missing version token: the first worker to see
 that writes back the definitions and overrides it last read (or its ``--sequences`` file's),
 so no configured sequence is lost; positions restart from the first step.
 """
@@ -23,6 +24,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from collections.abc import Sequence as Seq
 from typing import Any, TypeVar
@@ -100,7 +102,7 @@ class RedisStore:
         self._down_until = 0.0
         self._dropped = 0  # entries this process could not store, not yet added to the shared count
         self._lock = threading.Lock()
-        self._raw: tuple[object, object] = (None, None)
+        self._version: object = None
         self._last = Snapshot()
         #: What this process would write back into an emptied Redis.
         self._known = Snapshot()
@@ -175,22 +177,34 @@ class RedisStore:
 
     # -- overrides and definitions
     def snapshot(self) -> Snapshot:
+        """One ``GET`` of the version token when nothing changed; the documents only when
+        it did (every write sets a new random token, so a restarted Redis never matches)."""
         try:
-            settings, sequences, seeded = self._call(lambda client: client.mget(
-                self.key("settings"), self.key("sequences"), self.key("seeded")
-            ))
+            version = self._call(lambda client: client.get(self.key("version")))
         except StoreUnavailable:
             return self._last
-        if seeded is None:
+        if version is None:
             self._reseed()
             return self._known
-        if (settings, sequences) != self._raw:
-            self._last = Snapshot(
-                RuntimeOverrides.from_json(json.loads(settings)) if settings else RuntimeOverrides(),
-                sequences_from_json(json.loads(sequences), self.examples) if sequences else (),
-            )
-            self._raw = (settings, sequences)
-            self._known = self._last
+        if version == self._version:
+            return self._last
+        try:
+            return self._read_documents()
+        except StoreUnavailable:
+            return self._last
+
+    def _read_documents(self) -> Snapshot:
+        settings, sequences, version = self._call(lambda client: client.mget(
+            self.key("settings"), self.key("sequences"), self.key("version")
+        ))
+        if version is None:
+            self._reseed()
+            return self._known
+        self._last = self._known = Snapshot(
+            RuntimeOverrides.from_json(json.loads(settings)) if settings else RuntimeOverrides(),
+            sequences_from_json(json.loads(sequences), self.examples) if sequences else (),
+        )
+        self._version = version
         return self._last
 
     def _reseed(self) -> None:
@@ -199,7 +213,7 @@ class RedisStore:
         known = self._known
 
         def seed(client: redis.Redis) -> None:
-            if client.set(self.key("seeded"), "1", nx=True):
+            if client.set(self.key("version"), uuid.uuid4().hex, nx=True):
                 pipe = client.pipeline(transaction=True)
                 pipe.set(self.key("settings"), json.dumps(known.overrides.to_json()), nx=True)
                 pipe.set(self.key("sequences"), json.dumps([s.to_json() for s in known.sequences]), nx=True)
@@ -215,28 +229,19 @@ class RedisStore:
 
     def _fresh(self) -> Snapshot:
         """The store's current state, for admin changes (StoreUnavailable when it is down)."""
-        settings, sequences, seeded = self._call(lambda client: client.mget(
-            self.key("settings"), self.key("sequences"), self.key("seeded")
-        ))
-        if seeded is None:
-            self._reseed()
-            return self._known
-        return Snapshot(
-            RuntimeOverrides.from_json(json.loads(settings)) if settings else RuntimeOverrides(),
-            sequences_from_json(json.loads(sequences), self.examples) if sequences else (),
-        )
+        return self._read_documents()
 
     def _store(self, snapshot: Snapshot) -> None:
         def write(client: redis.Redis) -> None:
             pipe = client.pipeline(transaction=True)
             pipe.set(self.key("settings"), json.dumps(snapshot.overrides.to_json()))
             pipe.set(self.key("sequences"), json.dumps([s.to_json() for s in snapshot.sequences]))
-            pipe.set(self.key("seeded"), "1")
+            pipe.set(self.key("version"), uuid.uuid4().hex)
             pipe.execute()
 
         self._call(write)
         self._known = self._last = snapshot
-        self._raw = (None, None)
+        self._version = None
 
     def set_overrides(self, overrides: RuntimeOverrides) -> None:
         with self._lock:
