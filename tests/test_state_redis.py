@@ -120,3 +120,14 @@ def _wait_for_definitions(url: str) -> set[str]:
             return {sequence["name"] for sequence in answer.json()["sequences"]}
         time.sleep(0.2)
     raise AssertionError(f"{url} did not reach Redis again: {answer.text}")
+
+
+def test_a_socket_level_fault_step_is_carried_out_by_the_server_layer(pair: tuple[str, str], token: str) -> None:
+    a, b = pair
+    steps = {"key": {"header": "X-Drop-Session"}, "steps": [{"fault": "reset"}, "normal"]}
+    assert requests.put(a + "/__mock/sequences/drop", json=steps, timeout=TIMEOUT).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        call(b, token, **{"X-Drop-Session": "socket"})
+    assert call(a, token, **{"X-Drop-Session": "socket"}).status_code == 200
+    journal = requests.get(b + "/__mock/requests", params={"limit": 2}, timeout=TIMEOUT).json()["requests"]
+    assert [entry["fault"] for entry in journal] == ["reset", None]
