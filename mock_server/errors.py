@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .faults import fault_names
 from .jsonbody import encode
 
 
@@ -127,7 +128,9 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.INVALID_HEADER: ErrorSpec(422, "header {field} is invalid: {reason}"),
     ErrorKind.UNKNOWN_EXAMPLE: ErrorSpec(422, "unknown example {name!r}: see detail.available"),
     ErrorKind.INVALID_QUERY: ErrorSpec(422, "query parameter {field} is invalid: {reason}"),
-    ErrorKind.UNKNOWN_FAULT: ErrorSpec(422, "unknown fault {name!r} in Prefer: choose from {choices}"),
+    ErrorKind.UNKNOWN_FAULT: ErrorSpec(
+        422, "unknown fault {name!r} in Prefer: choose from " + ", ".join(fault_names())
+    ),
     ErrorKind.INVALID_FAULT_MS: ErrorSpec(422, "Prefer fault-ms is invalid: {reason}"),
     ErrorKind.INVALID_DELAY: ErrorSpec(422, "Prefer delay is invalid: {reason}"),
     ErrorKind.BULK_NO_FILE: ErrorSpec(

@@ -435,12 +435,15 @@ class HttpConnection(asyncio.Protocol):
         if isinstance(fault, SocketFault):
             self._carry_out(fault, answer, environ)
             return
-        keep_alive = self.keep_alive and not any(
-            name.lower() == b"connection" and value.lower() == b"close" for name, value in answer.headers
-        )
+        keep_alive = self._keeps_alive(answer)
         self._write(_serialise(answer, environ["REQUEST_METHOD"] == "HEAD", keep_alive))
         self._log_access(answer, environ)
         self._next_request(keep_alive)
+
+    def _keeps_alive(self, answer: WsgiAnswer) -> bool:
+        return self.keep_alive and not any(
+            name.lower() == b"connection" and value.lower() == b"close" for name, value in answer.headers
+        )
 
     def _next_request(self, keep_alive: bool) -> None:
         """The answer has gone: close, or wait for the next request on this connection."""
@@ -482,7 +485,7 @@ class HttpConnection(asyncio.Protocol):
             self.hanging = True
             self.pending = asyncio.get_running_loop().call_later(order.duration_ms / 1000, self._close)
         else:  # SLOW
-            keep_alive = self.keep_alive
+            keep_alive = self._keeps_alive(answer)
             data = _serialise(answer, head_request, keep_alive)
             head = data.index(b"\r\n\r\n") + 4
             self._write(data[:head])

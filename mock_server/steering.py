@@ -76,7 +76,7 @@ def from_prefer(header: str | None) -> Steering:
         fault = Fault.named(name)
         if fault is None:
             raise ApiError(
-                ErrorKind.UNKNOWN_FAULT, {"name": name, "choices": ", ".join(fault_names())},
+                ErrorKind.UNKNOWN_FAULT, {"name": name},
                 extra={"field": "Prefer", "available": fault_names()},
             )
     duration = preferences.get("fault-ms")
