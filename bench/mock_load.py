@@ -371,6 +371,32 @@ def print_results(results: list[Result], baseline_name: str) -> None:
                 print(f"{'':<30}   errors: {result.error_detail}")
 
 
+def print_comparison(results: list[Result], mock_name: str, other_name: str) -> None:
+    """This checkout's mock against the other checkout's, run for run in the same command."""
+    print(f"\nthis checkout against {other_name} (req/s of the median runs and their ratio; server CPU per "
+          "request, which a busy machine disturbs less, of the same runs; p99 of each):")
+    for scenario in [s.name for s in SCENARIOS]:
+        mine = next((r for r in results if r.target == mock_name and r.scenario == scenario), None)
+        other = next((r for r in results if r.target == other_name and r.scenario == scenario), None)
+        if mine and other:
+            print(f"  {scenario:<13} {mine.rps:8.0f} / {other.rps:8.0f} req/s = {mine.rps / other.rps:.3f}   "
+                  f"CPU {mine.server_cpu_us:.0f} / {other.server_cpu_us:.0f} us/req = "
+                  f"{mine.server_cpu_us / max(1.0, other.server_cpu_us):.3f}   "
+                  f"p99 {mine.p99_ms:.1f} / {other.p99_ms:.1f} ms")
+
+
+def print_redis_cost(results: list[Result], embedded: str, redis: str) -> None:
+    """What the Redis state store adds per call: p50 and server CPU against the embedded store."""
+    print("\nstate in Redis against the embedded store (p50 difference; server CPU per request, without Redis's own):")
+    for scenario in [s.name for s in SCENARIOS]:
+        mine = next((r for r in results if r.target == redis and r.scenario == scenario), None)
+        other = next((r for r in results if r.target == embedded and r.scenario == scenario), None)
+        if mine and other:
+            added = mine.p50_ms - other.p50_ms
+            print(f"  {scenario:<13} p50 {mine.p50_ms:.2f} / {other.p50_ms:.2f} ms = {added:+.2f} ms"
+                  f"   req/s ratio {mine.rps / other.rps:.3f}")
+
+
 def print_startup(figures: list[Startup]) -> None:
     print()
     print("start-up (spawn -> first 200), median of runs [all runs]:")
@@ -498,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--compare-with", default="", metavar="DIR",
                         help="also run the mock from another checkout of the project (its default command line)")
+    parser.add_argument("--redis", action="store_true",
+                        help="also run the mock with --state redis:// on a throw-away redis-server (Debian package)")
     parser.add_argument("--profile", action="store_true",
                         help="profile the mock's workers with py-spy during its first two ~70 KB run")
     parser.add_argument("--config-sweep", default="",
@@ -532,6 +560,15 @@ def main(argv: list[str] | None = None) -> int:
         targets = [Target(mock_name, mock_command(None, None, quiet=False), workers)]
         if not args.no_quiet_run:
             targets.append(Target("mock --quiet", mock_command(None, None, quiet=True), workers))
+        redis_server = None
+        if args.redis:
+            # The same mock with its state (journal, settings, sequences) in a throw-away Redis.
+            from tests.redis_server import RedisServer
+
+            redis_server = RedisServer(workdir)
+            redis_server.start()
+            redis_command = [*mock_command(None, None, quiet=False), "--state", redis_server.url]
+            targets.append(Target("mock --state redis", redis_command, workers))
         if args.compare_with:
             # Another version of the project (e.g. `git archive HEAD | tar -x -C DIR`), with its own defaults.
             other = Path(args.compare_with).resolve()
@@ -550,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for server in servers:
                 server.stop()
+            if redis_server is not None:
+                redis_server.stop()
         results = medians(runs)
 
         sweep: list[Result] = []
@@ -567,6 +606,12 @@ def main(argv: list[str] | None = None) -> int:
                     server.stop()
 
         print_results(results, baseline_name)
+        if args.compare_with:
+            print_comparison(results, mock_name, targets[-2].name)
+            if args.redis:
+                print_comparison(results, "mock --state redis", targets[-2].name)
+        if args.redis:
+            print_redis_cost(results, mock_name, "mock --state redis")
         if sweep:
             print("\nworker configurations, two ~70 KB JPEGs "
                   "(mock with access log; ratio to the bare app in the same configuration):")

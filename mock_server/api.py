@@ -1,12 +1,21 @@
 """The operation: POST /advanced_facematch (and under every server prefix of the contract).
 
-One request, in order: authentication, correlation id, the form read with limits and
-checked against the contract, then either the chosen named example or the image checks,
-the engine and the rules builder.
+One request, in order: authentication, correlation id, the request's steering (a fault or a
+delay asked for per request or configured: mock_server/steering.py), the form read with
+limits and checked against the contract, then either the chosen named example or the image
+checks, the engine and the rules builder.
+
+Faults sit after the token check, so an unauthenticated client still gets its 401 (and a
+request with a bad correlation id its 422). An HTTP-level fault answers at once (the body
+is drained, not read); a socket-level one lets the operation answer as usual and hands
+that answer to the server layer with the fault to carry out. Delays are carried out by the
+server layer too (without holding the worker) and slept here only outside it (the Flask
+test client). Faulted requests are journaled with the fault's name.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections import OrderedDict
@@ -20,12 +29,17 @@ from .context import MockContext
 from .domain import CheckedImage
 from .engines import Engine
 from .errors import ApiError, ErrorKind
+from .faults import DELAY_KEY, FRONT_KEY, SOCKET_FAULT_KEY, Delay, Fault, SocketFault, http_answer
 from .form import Form, validate_form
 from .journal import JournalEntry, PartRecord
+from .layers import NO_STEP, LastSnapshot, latency_only, sequence_step, settings_layers
 from .jsonbody import encode
 from .answer import build
 from .replay import Replay
-from .scenarios import chosen_example
+from .runtime import RuntimeOverrides
+from .state import Snapshot
+from .scenarios import chosen_example, example_named
+from .steering import PLAIN, Steering, combine, from_prefer
 from facematch_contract.operation import OPERATION_PATH
 from .uploads import read_form
 
@@ -39,16 +53,47 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
     tokens = VerifiedTokens(ctx.auth)
     answers = Answers(ctx.engine, remember=ctx.settings.mode == "mock")
     replay = Replay.load(ctx.settings.replay_dir, ctx.settings.replay_strict) if ctx.settings.replay_dir else None
+    last_snapshot = LastSnapshot()
+
+    requests_seen = itertools.count(1)
+    command_line = RuntimeOverrides(latency=ctx.settings.latency, faults=ctx.settings.faults)
+    command_layers = (command_line,) if command_line != RuntimeOverrides() else ()
+
+    def settings_now() -> tuple[tuple[RuntimeOverrides, ...], Snapshot]:
+        """The settings layers (runtime overrides from the state store, then the command
+        line) and the store's snapshot they came from."""
+        snapshot = last_snapshot.read(ctx.state)
+        return settings_layers(snapshot, command_layers), snapshot
+
+    def steer(explicit: tuple[Steering, ...], layers: tuple[RuntimeOverrides, ...], number: int) -> Steering:
+        """The request's orders from every layer (mock_server/steering.py), highest first.
+        A seeded fault policy draws by the client's correlation id, else the request number."""
+        if not layers and all(layer == PLAIN for layer in explicit):
+            return PLAIN
+        key = request.headers.get("X-Correlation-ID") or f"#{number}"
+        return combine(explicit, layers, key, rng)
 
     def operation() -> Response:
+        number = next(requests_seen)
         form: Form | None = None
         checked: list[CheckedImage] = []
         example_name: str | None = None
+        steering: Steering | None = None
         try:
             if not in_process(request.environ):  # a bulk job's own case needs no token (auth.in_process)
                 tokens.verify(request.headers.get("Authorization"))
             if g.correlation_problem:
                 raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": g.correlation_problem})
+            own = from_prefer(request.headers.get("Prefer"))
+            settings, snapshot = settings_now()
+            # Without sequences every layer is known now, and a fault answers before the
+            # body is read; with sequences the layers wait for the form (unique_id).
+            deferred = bool(snapshot.sequences)
+            if not deferred or (own.fault is not None and not own.fault.socket_level):
+                steering = steer((own,), settings, number)
+                if steering.fault is not None and not steering.fault.socket_level:
+                    _drain(ctx)
+                    return _deliver(ctx, _fault_response(steering.fault), steering, rng, form, checked, None)
             length = request.content_length
             if length is not None and length > ctx.settings.max_body_bytes:
                 raise ApiError(ErrorKind.BODY_TOO_LARGE, {"size": length, "limit": ctx.settings.max_body_bytes})
@@ -61,13 +106,24 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
             )
             form = g.form = validate_form(parts, ctx.contract.form)
             example = chosen_example(ctx.contract, request.headers.get("Prefer"), request.args)
+            if deferred and steering is None:
+                # Sequences are defined: the layers are combined now that unique_id is known.
+                step = NO_STEP
+                if example is None and own.fault is None:
+                    step = sequence_step(ctx.state, snapshot, form.unique_id, request.headers)
+                layers = latency_only(settings) if step.normal else settings
+                steering = steer((own, step.steering), layers, number)
+                if steering.fault is not None and not steering.fault.socket_level:
+                    return _deliver(ctx, _fault_response(steering.fault), steering, rng, form, checked, None)
+            if example is None and steering is not None and steering.example is not None:
+                example = example_named(ctx.contract, steering.example)
             if example is not None:
                 example_name = g.example = example.name
                 status, body = example.status, example.body
             else:
                 replayed = replay.respond(form) if replay is not None else None
                 if replayed is not None:
-                    return replayed
+                    return _hand_over(replayed, steering or PLAIN, rng)  # replays are not journaled
                 checked.append(ctx.images.check("image1", form.image1.data, form.image1.overflow))
                 if form.image2 is not None:
                     checked.append(ctx.images.check("image2", form.image2.data, form.image2.overflow))
@@ -78,11 +134,13 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 g.close_connection = True
             else:
                 _drain(ctx)
-        _inject_latency(ctx, rng)
+        if steering is None:
+            # Refused before the request's own orders were read: no fault, but the
+            # configured latency still delays the refusal.
+            delay = steer((PLAIN,), settings_now()[0], number).delay
+            steering = PLAIN if delay is None else Steering(delay=delay)
         response = current_app.response_class(body, status=status, mimetype=JSON)
-        if ctx.journal is not None:
-            ctx.journal.record(_entry(ctx, status, form, checked, example_name))
-        return response
+        return _deliver(ctx, response, steering, rng, form, checked, example_name)
 
     for prefix in ctx.contract.server_prefixes:
         blueprint.add_url_rule(prefix + OPERATION_PATH, f"operation{prefix.replace('/', '_')}", operation, methods=["POST"])
@@ -189,14 +247,62 @@ def _drain(ctx: MockContext) -> None:
         remaining -= len(chunk)
 
 
-def _inject_latency(ctx: MockContext, rng: random.Random) -> None:
-    low, high = ctx.settings.latency_ms
-    if high > 0:
-        time.sleep(rng.uniform(low, high) / 1000)
+def _fault_response(fault: Fault) -> Response:
+    """The answer of an HTTP-level fault: what an overloaded server or a gateway sends."""
+    answer = http_answer(fault)
+    response = current_app.response_class(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers:
+        response.headers[name] = value
+    return response
+
+
+def _deliver(
+    ctx: MockContext,
+    response: Response,
+    steering: Steering,
+    rng: random.Random,
+    form: Form | None,
+    checked: list[CheckedImage],
+    example: str | None,
+) -> Response:
+    """Journal the request, then hand the response over with its orders."""
+    ctx.state.record(_entry(ctx, response.status_code, form, checked, example, steering.fault))
+    return _hand_over(response, steering, rng)
+
+
+def _hand_over(response: Response, steering: Steering, rng: random.Random) -> Response:
+    """Give the server layer the answer's delay and socket-level fault (outside it, sleep
+    the delay; a socket fault is then only marked in the environ, for tests to see)."""
+    if steering is PLAIN:
+        return response
+    fault = steering.fault
+    if fault is not None:
+        g.fault = fault
+    environ = request.environ
+    if fault is not None and fault.socket_level:
+        environ[SOCKET_FAULT_KEY] = SocketFault(fault, steering.fault_ms)
+    seconds = _draw_seconds(steering.delay, rng)
+    if seconds > 0:
+        if environ.get(FRONT_KEY):
+            environ[DELAY_KEY] = seconds
+        else:
+            time.sleep(seconds)
+    return response
+
+
+def _draw_seconds(delay: Delay | None, rng: random.Random) -> float:
+    return delay.draw_ms(rng) / 1000 if delay is not None else 0.0
+
+
 
 
 def _entry(
-    ctx: MockContext, status: int, form: Form | None, checked: list[CheckedImage], example: str | None
+    ctx: MockContext,
+    status: int,
+    form: Form | None,
+    checked: list[CheckedImage],
+    example: str | None,
+    fault: Fault | None = None,
 ) -> JournalEntry:
     digests = {image.field: image.sha256 for image in checked}
     records = []
@@ -222,4 +328,5 @@ def _entry(
         example=example,
         unique_id=form.unique_id if form else None,
         parts=records,
+        fault=fault.value if fault is not None else None,
     )

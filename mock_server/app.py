@@ -18,11 +18,12 @@ from .engines import Engine
 from .errors import ApiError, ErrorKind
 from .fixtures import FixtureIndex
 from .images import ImageChecker, ImageLimits
-from .journal import Journal
+from .control import create_control_blueprint
 from .meta import create_meta_blueprint
 from .playground.blueprint import create_playground_blueprint
 from .cors import install_cors
 from .spec import Contract
+from .state import StoreUnavailable, open_store
 
 log = logging.getLogger("facematch")
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -48,12 +49,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         ),
         engine=build_engine(settings, fixtures),
         fixtures=fixtures,
-        journal=(
-            Journal(settings.journal_path, settings.journal_limit, settings.journal_max_bytes)
-            if settings.journal_path
-            else None
+        state=open_store(
+            settings.state_url,
+            settings.state_dir or (settings.journal_path.parent if settings.journal_path else None),
+            journal=settings.journal_path is not None,
+            journal_limit=settings.journal_limit,
+            journal_max_bytes=settings.journal_max_bytes,
+            examples=list(contract.examples),
         ),
     )
+    if settings.sequences:
+        try:
+            ctx.state.define(settings.sequences)
+        except StoreUnavailable as error:
+            log.warning("%s: the --sequences definitions will be written when it answers", error)
     app = Flask(__name__)
     app.config["MOCK_CONTEXT"] = ctx
     app.url_map.strict_slashes = False
@@ -67,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_cors(app, settings.cors_origins, admin=settings.admin_cors)
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
+    app.register_blueprint(create_control_blueprint(ctx))
     app.register_blueprint(create_bulk_blueprint(ctx))
     app.register_blueprint(create_playground_blueprint(ctx))
     install_error_handlers(app)

@@ -19,6 +19,9 @@ from facematch_contract.operation import DEV_JWT_SECRET
 
 from .admin import default_hosts
 from .config import RealModeSettings, Settings
+from .faults import Delay, Fault, FaultPolicy, parse_delay, parse_faults
+from .tls import TlsError, TlsFiles
+from .sequences import Sequence
 
 
 def default_workers() -> int:
@@ -107,16 +110,31 @@ def _quoted(value: object) -> object:
     return value.replace('"', '\\"') if isinstance(value, str) else value
 
 
-def parse_latency(text: str) -> tuple[int, int]:
-    """``200`` -> (200, 200); ``100-400`` -> (100, 400); milliseconds."""
-    low, sep, high = text.partition("-")
+def parse_latency(text: str) -> Delay | None:
+    """``200`` (fixed), ``100-400`` (uniform), ``tail:200-3000`` (long tail), milliseconds;
+    ``0`` for none."""
     try:
-        bounds = (int(low), int(high) if sep else int(low))
+        delay = parse_delay(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).replace("delay", "latency", 1)) from None
+    return None if delay.high_ms == 0 else delay
+
+
+def parse_fault_list(text: str) -> tuple[Fault, ...]:
+    try:
+        return parse_faults(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def parse_rate(text: str) -> float:
+    try:
+        rate = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"latency must be MS or LOW-HIGH in milliseconds, not {text!r}")
-    if bounds[0] < 0 or bounds[1] < bounds[0]:
-        raise argparse.ArgumentTypeError(f"latency range must satisfy 0 <= LOW <= HIGH, not {text!r}")
-    return bounds
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"fault rate must be a number from 0 to 1, not {text!r}")
+    return rate
 
 
 def parse_origins(text: str) -> tuple[str, ...]:
@@ -165,8 +183,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="bearer token the admin routes (the journal) require (env FACEMATCH_ADMIN_TOKEN; default: none)")
     serve.add_argument("--admin-cors", action="store_true",
                        help="let --cors apply to the admin routes too (default: they get no CORS headers)")
-    serve.add_argument("--latency", type=parse_latency, default=(0, 0),
-                       help="add latency to every answer: MS or LOW-HIGH (milliseconds)")
+    serve.add_argument("--latency", type=parse_latency, default=None,
+                       help="add latency to every answer of the operation: MS, LOW-HIGH (uniform) or "
+                            "tail:MEDIAN-P99 (long tail), milliseconds (docs/faults.md)")
+    serve.add_argument("--faults", type=parse_fault_list, default=None, metavar="NAME,...",
+                       help="faults to inject at random with --fault-rate: "
+                            f"{', '.join(fault.value for fault in Fault)} (docs/faults.md)")
+    serve.add_argument("--fault-rate", type=parse_rate, default=None, metavar="RATE",
+                       help="share of the operation's requests (0..1) that get one of --faults")
+    serve.add_argument("--fault-seed", type=int, default=None, metavar="N",
+                       help="make the fault draws repeatable: keyed by the client's X-Correlation-ID, "
+                            "else the worker's request number")
+    serve.add_argument("--certfile", type=Path, default=None,
+                       help="serve HTTPS with this PEM certificate (chain), with --keyfile")
+    serve.add_argument("--keyfile", type=Path, default=None, help="the PEM private key of --certfile")
+    serve.add_argument("--tls-self-signed", action="store_true",
+                       help="serve HTTPS with a certificate for localhost, 127.0.0.1 and ::1 made at start "
+                            "(its path is printed, to trust it; removed at exit)")
+    serve.add_argument("--state", default=env("FACEMATCH_STATE", "embedded"), metavar="URL",
+                       help="where the journal, runtime settings and sequences live: 'embedded' (files shared by "
+                            "this server's workers) or redis://HOST:PORT/N (shared by every server on it; "
+                            "env FACEMATCH_STATE)")
+    serve.add_argument("--sequences", type=Path, default=None, metavar="FILE",
+                       help="YAML file of sequences to define at start-up (docs/steering.md)")
     serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
     serve.add_argument("--journal-limit", type=int, default=1000, help="entries the journal keeps")
     serve.add_argument("--journal-max-kb", type=int, default=Settings.journal_max_bytes // 1024,
@@ -209,8 +248,39 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk_dir: Path | None = None) -> Settings:
+def fault_policy(args: argparse.Namespace) -> FaultPolicy | None:
+    """The command line's random faults (check_fault_options has vetted the combination)."""
+    if args.faults is None or args.fault_rate is None:
+        return None
+    return FaultPolicy(args.fault_rate, args.faults, args.fault_seed)
+
+
+def check_fault_options(args: argparse.Namespace) -> str | None:
+    if (args.faults is None) != (args.fault_rate is None):
+        return "--faults and --fault-rate go together (e.g. --faults 503,reset --fault-rate 0.05)"
+    if args.fault_seed is not None and args.faults is None:
+        return "--fault-seed needs --faults and --fault-rate"
+    return None
+
+
+def check_tls_options(args: argparse.Namespace) -> str | None:
+    if args.tls_self_signed and (args.certfile or args.keyfile):
+        return "--tls-self-signed makes its own certificate: leave out --certfile and --keyfile"
+    if (args.certfile is None) != (args.keyfile is None):
+        return "--certfile and --keyfile go together"
+    return None
+
+
+def settings_from_args(
+    args: argparse.Namespace, journal_path: Path | None, bulk_dir: Path | None = None,
+    tls_files: TlsFiles | None = None,
+    state_dir: Path | None = None,
+    sequences: tuple[Sequence, ...] = (),
+) -> Settings:
     return Settings(
+        state_url=None if args.state == "embedded" else args.state,
+        state_dir=state_dir,
+        sequences=sequences,
         bulk_dir=bulk_dir,
         bulk_max_jobs=args.bulk_jobs,
         bulk_ttl_seconds=args.bulk_ttl,
@@ -226,7 +296,9 @@ def settings_from_args(args: argparse.Namespace, journal_path: Path | None, bulk
         allowed_hosts=args.allowed_hosts or default_hosts(args.host),
         admin_token=args.admin_token,
         admin_cors=args.admin_cors,
-        latency_ms=args.latency,
+        latency=args.latency,
+        faults=fault_policy(args),
+        tls=tls_files,
         journal_path=journal_path,
         journal_limit=args.journal_limit,
         journal_max_bytes=args.journal_max_kb * 1024,
@@ -258,21 +330,62 @@ def run_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"facematch serve: {problem}", file=sys.stderr)
             return 2
+    from .state import check_state_url
+
+    problem = check_state_url(args.state)
+    if problem:
+        print(f"facematch serve: {problem}", file=sys.stderr)
+        return 2
+    sequences: tuple[Sequence, ...] = ()
+    if args.sequences is not None:
+        from .sequences import SequenceError, load_sequences_file
+        from .spec import Contract
+
+        try:
+            sequences = load_sequences_file(args.sequences, list(Contract(args.spec).examples))
+        except SequenceError as error:
+            print(f"facematch serve: {error}", file=sys.stderr)
+            return 2
+    problem = check_fault_options(args) or check_tls_options(args)
+    if problem:
+        print(f"facematch serve: {problem}", file=sys.stderr)
+        return 2
+    tls_files = TlsFiles(args.certfile, args.keyfile) if args.certfile is not None else None
+    if tls_files is not None:
+        from .tls import server_context
+
+        try:
+            server_context(tls_files)  # refuse a bad pair here, before gunicorn starts
+        except TlsError as error:
+            print(f"facematch serve: {error}", file=sys.stderr)
+            return 2
     from .leftovers import make_work_area, remove_stale
 
     for folder in remove_stale():
         print(f"facematch serve: removed {folder}, left by a server that is no longer running", file=sys.stderr)
-    journal_path = None
-    if not args.no_journal:
-        journal_dir = make_work_area("facematch-journal-")
-        master = os.getpid()
-        atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
-        journal_path = journal_dir / "journal.jsonl"
+    # The journal and the embedded state store: one private work area for all workers.
+    journal_dir = make_work_area("facematch-journal-")
+    master = os.getpid()
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
+    journal_path = None if args.no_journal else journal_dir / "journal.jsonl"
     # Bulk jobs: one private (0700) work area for all workers, removed when the server exits.
     bulk_dir = make_work_area("facematch-bulk-")
     bulk_master = os.getpid()
     atexit.register(lambda: os.getpid() == bulk_master and shutil.rmtree(bulk_dir, ignore_errors=True))
-    settings = settings_from_args(args, journal_path, bulk_dir)
+    if args.tls_self_signed:
+        from .tls import make_self_signed
+
+        tls_dir = make_work_area("facematch-tls-")
+        tls_master = os.getpid()
+        atexit.register(lambda: os.getpid() == tls_master and shutil.rmtree(tls_dir, ignore_errors=True))
+        try:
+            tls_files = make_self_signed(tls_dir)
+        except TlsError as error:
+            print(f"facematch serve: {error}", file=sys.stderr)
+            return 2
+        print(f"facematch serve: self-signed certificate for localhost, 127.0.0.1 and ::1: {tls_files.certfile} "
+              "(trust it, e.g. curl --cacert FILE; removed at exit)", file=sys.stderr, flush=True)
+    settings = settings_from_args(args, journal_path, bulk_dir, tls_files, journal_dir, sequences)
     real = args.mode == "real"
     workers = args.workers or (multiprocessing.cpu_count() if real else default_workers())
     threads = args.threads or (2 if real else default_threads())

@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 from facematch_contract import FIXTURES_DIR, SPEC_PATH
+from .faults import Delay, FaultPolicy
 from .journal import JOURNAL_MAX_BYTES
+from .sequences import Sequence
+from .tls import TlsFiles
 from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
 
 
@@ -55,13 +58,26 @@ class Settings:
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     admin_token: str | None = None
     admin_cors: bool = False
-    #: Injected latency in milliseconds: (low, high); (0, 0) for none.
-    latency_ms: tuple[int, int] = (0, 0)
+    #: Latency added to every answer of the operation (``--latency``); None for none.
+    latency: Delay | None = None
+    #: Random faults on the operation (``--faults``, ``--fault-rate``, ``--fault-seed``).
+    faults: FaultPolicy | None = None
+    #: Serve HTTPS with this certificate and key (``--certfile``/``--keyfile`` or
+    #: ``--tls-self-signed``); None: plain HTTP.
+    tls: TlsFiles | None = None
     #: Where the request journal lives (shared by all workers); None turns it off.
     journal_path: Path | None = None
     journal_limit: int = 1000
     #: The journal file's bound in bytes (its newest entries within it are kept and read).
     journal_max_bytes: int = JOURNAL_MAX_BYTES
+    #: The shared state (journal, runtime overrides, sequences; mock_server/state/): None or
+    #: "embedded" for files beside the journal (one machine), or a redis:// URL.
+    state_url: str | None = None
+    #: The embedded store's folder (shared by all workers); None: beside the journal, or a
+    #: private temporary folder of this process when there is no journal.
+    state_dir: Path | None = None
+    #: Sequences defined at start-up (``--sequences FILE``; more through the admin API).
+    sequences: tuple[Sequence, ...] = ()
     spec_path: Path = SPEC_PATH
     fixtures_dir: Path = FIXTURES_DIR
     min_image_bytes: int = MIN_IMAGE_BYTES

@@ -9,8 +9,8 @@ from .config import Settings
 from .engines import Engine
 from .fixtures import FixtureIndex
 from .images import ImageChecker
-from .journal import Journal
 from .spec import Contract
+from .state import StateStore
 
 
 @dataclass(frozen=True)
@@ -21,4 +21,5 @@ class MockContext:
     images: ImageChecker
     engine: Engine
     fixtures: FixtureIndex
-    journal: Journal | None
+    #: The journal, runtime overrides and sequences, shared by every worker.
+    state: StateStore

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .faults import fault_names
 from .jsonbody import encode
 
 
@@ -47,6 +48,10 @@ class ErrorKind(Enum):
     INVALID_HEADER = "invalid_header"
     UNKNOWN_EXAMPLE = "unknown_example"
     INVALID_QUERY = "invalid_query"  # a mock route's query parameter (the journal's limit)
+    # Faults and delays on request (mock extension, mock_server/steering.py).
+    UNKNOWN_FAULT = "unknown_fault"
+    INVALID_FAULT_MS = "invalid_fault_ms"
+    INVALID_DELAY = "invalid_delay"
     # Bulk jobs (mock extension, tag ``mock``): {"msg": ...} with a 4xx status.
     BULK_NO_FILE = "bulk_no_file"
     BULK_TOO_LARGE = "bulk_too_large"
@@ -62,6 +67,10 @@ class ErrorKind(Enum):
     # The admin routes (mock_server/admin.py).
     ADMIN_HOST = "admin_host"
     ADMIN_TOKEN = "admin_token"
+    # The runtime admin API (mock_server/control.py).
+    INVALID_BODY = "invalid_body"  # an admin route's JSON body (settings, a sequence)
+    UNKNOWN_SEQUENCE = "unknown_sequence"
+    STATE_UNAVAILABLE = "state_unavailable"
     # Outside the operation (still JSON, never HTML: ERR-4).
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -119,6 +128,11 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.INVALID_HEADER: ErrorSpec(422, "header {field} is invalid: {reason}"),
     ErrorKind.UNKNOWN_EXAMPLE: ErrorSpec(422, "unknown example {name!r}: see detail.available"),
     ErrorKind.INVALID_QUERY: ErrorSpec(422, "query parameter {field} is invalid: {reason}"),
+    ErrorKind.UNKNOWN_FAULT: ErrorSpec(
+        422, "unknown fault {name!r} in Prefer: choose from " + ", ".join(fault_names())
+    ),
+    ErrorKind.INVALID_FAULT_MS: ErrorSpec(422, "Prefer fault-ms is invalid: {reason}"),
+    ErrorKind.INVALID_DELAY: ErrorSpec(422, "Prefer delay is invalid: {reason}"),
     ErrorKind.BULK_NO_FILE: ErrorSpec(
         400, "send the archive as a multipart/form-data file part named file (with a filename)"
     ),
@@ -138,6 +152,9 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
         "see --allowed-hosts)"
     ),
     ErrorKind.ADMIN_TOKEN: ErrorSpec(401, "the admin routes need Authorization: Bearer <admin token>"),
+    ErrorKind.INVALID_BODY: ErrorSpec(422, "request body is invalid: {reason}"),
+    ErrorKind.UNKNOWN_SEQUENCE: ErrorSpec(404, "no sequence {name} is defined"),
+    ErrorKind.STATE_UNAVAILABLE: ErrorSpec(503, "{reason}"),
     ErrorKind.NOT_FOUND: ErrorSpec(404, "no such resource: {path}"),
     ErrorKind.METHOD_NOT_ALLOWED: ErrorSpec(405, "method {method} is not allowed here"),
     ErrorKind.INTERNAL: ErrorSpec(400, "request could not be processed"),

@@ -26,6 +26,8 @@ import asyncio
 import io
 import logging
 import re
+import socket
+import struct
 import sys
 import tempfile
 import time
@@ -41,6 +43,7 @@ from urllib.parse import unquote_to_bytes
 import h11
 
 from .errors import ApiError, ErrorKind
+from .faults import DELAY_KEY, FRONT_KEY, SOCKET_FAULT_KEY, Fault, SocketFault
 
 log = logging.getLogger("facematch")
 
@@ -51,6 +54,10 @@ FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"content-
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 #: Which routes get the bulk upload limit (and a file buffer) instead of the operation's.
 BULK_SUFFIX = "/bulk"
+#: How many pieces the ``slow`` fault cuts a body into, at most.
+SLOW_PIECES = 50
+#: SO_LINGER on with a zero timeout: closing the socket resets the connection (RST).
+RESET_LINGER = struct.pack("ii", 1, 0)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,8 @@ class Front:
     #: (a missing or bad token), sent instead of ``100 Continue``; None lets the body come.
     precheck: Callable[[h11.Request], ApiError | None] | None = None
     multithread: bool = False
+    #: ``https`` when the sockets are wrapped in TLS (mock_server/tls.py).
+    scheme: str = "http"
     connections: set["HttpConnection"] = field(default_factory=set)
     #: Body bytes this worker holds for requests still arriving, and the connections
     #: paused because that total reached ``limits.max_buffered_bytes`` (oldest first).
@@ -165,6 +174,9 @@ class HttpConnection(asyncio.Protocol):
         self.started = 0.0
         self.local: tuple[str, int] = ("127.0.0.1", 0)
         self.peer: tuple[str, int] = ("", 0)
+        #: A delayed answer, a dribbled body or a hang waiting on the loop (faults).
+        self.pending: asyncio.TimerHandle | None = None
+        self.hanging = False
 
     def _new_parser(self) -> h11.Connection:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
@@ -182,6 +194,9 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.phase = Phase.CLOSED
         self._disarm()
+        if self.pending is not None:
+            self.pending.cancel()
+            self.pending = None
         self._drop_body()
         self.front.connections.discard(self)
 
@@ -379,12 +394,13 @@ class HttpConnection(asyncio.Protocol):
             "REMOTE_PORT": str(self.peer[1]),
             "CONTENT_LENGTH": str(length) if length or request.method in (b"POST", b"PUT", b"PATCH") else "",
             "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
+            "wsgi.url_scheme": self.front.scheme,
             "wsgi.input": body,
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": self.front.multithread,
             "wsgi.multiprocess": True,
             "wsgi.run_once": False,
+            FRONT_KEY: True,
         }
         for name, value in request.headers:
             if b"_" in name:
@@ -405,11 +421,33 @@ class HttpConnection(asyncio.Protocol):
         self._drop_body()
         if self.phase is Phase.CLOSED or self.transport is None or self.transport.is_closing():
             return
-        keep_alive = self.keep_alive and not any(
-            name.lower() == b"connection" and value.lower() == b"close" for name, value in answer.headers
-        )
+        delay = environ.get(DELAY_KEY)
+        if delay:  # the app asked for a delay: wait on the loop, never in a worker thread
+            self.pending = asyncio.get_running_loop().call_later(float(delay), self._send, answer, environ)
+            return
+        self._send(answer, environ)
+
+    def _send(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+        self.pending = None
+        if self.phase is Phase.CLOSED or self.transport is None or self.transport.is_closing():
+            return
+        fault = environ.get(SOCKET_FAULT_KEY)
+        if isinstance(fault, SocketFault):
+            self._carry_out(fault, answer, environ)
+            return
+        keep_alive = self._keeps_alive(answer)
         self._write(_serialise(answer, environ["REQUEST_METHOD"] == "HEAD", keep_alive))
         self._log_access(answer, environ)
+        self._next_request(keep_alive)
+
+    def _keeps_alive(self, answer: WsgiAnswer) -> bool:
+        return self.keep_alive and not any(
+            name.lower() == b"connection" and value.lower() == b"close" for name, value in answer.headers
+        )
+
+    def _next_request(self, keep_alive: bool) -> None:
+        """The answer has gone: close, or wait for the next request on this connection."""
+        assert self.transport is not None
         if not keep_alive:
             self.phase = Phase.CLOSED
             self.transport.close()
@@ -423,6 +461,63 @@ class HttpConnection(asyncio.Protocol):
         self.transport.resume_reading()
         if pending:
             self._feed(pending)
+
+    # injected faults (mock_server/faults.py) ---------------------------------------------
+
+    def _carry_out(self, order: SocketFault, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+        """Misbehave as the app was asked to, instead of sending ``answer`` plainly."""
+        assert self.transport is not None
+        fault = order.fault
+        log.info('%s "%s %s" front: injected fault %s', self.peer[0], environ["REQUEST_METHOD"],
+                 environ["PATH_INFO"], fault.value)
+        head_request = environ["REQUEST_METHOD"] == "HEAD"
+        if fault is Fault.RESET:
+            self._reset()
+        elif fault is Fault.EMPTY:
+            self._close()
+        elif fault is Fault.TRUNCATED:
+            data = _serialise(answer, head_request, keep_alive=False)
+            head = data.index(b"\r\n\r\n") + 4
+            body = data[head:]
+            self._write(data[:head] + body[: len(body) // 2])
+            self._close()
+        elif fault is Fault.HANG:
+            self.hanging = True
+            self.pending = asyncio.get_running_loop().call_later(order.duration_ms / 1000, self._close)
+        else:  # SLOW
+            keep_alive = self._keeps_alive(answer)
+            data = _serialise(answer, head_request, keep_alive)
+            head = data.index(b"\r\n\r\n") + 4
+            self._write(data[:head])
+            body = data[head:]
+            pieces = max(1, min(SLOW_PIECES, len(body)))
+            size = max(1, -(-len(body) // pieces))
+            chunks = [body[start : start + size] for start in range(0, len(body), size)]
+            self._log_access(answer, environ)
+            self._dribble(chunks, order.duration_ms / 1000 / pieces, keep_alive)
+
+    def _dribble(self, chunks: list[bytes], interval: float, keep_alive: bool) -> None:
+        self.pending = None
+        if self.phase is Phase.CLOSED or self.transport is None or self.transport.is_closing():
+            return
+        if not chunks:
+            self._next_request(keep_alive)
+            return
+        self._write(chunks[0])
+        self.pending = asyncio.get_running_loop().call_later(interval, self._dribble, chunks[1:], interval, keep_alive)
+
+    def _reset(self) -> None:
+        """Abort with SO_LINGER 0: the kernel sends a TCP RST instead of a FIN."""
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_LINGER)
+            except OSError:
+                pass
+        self._drop_body()
+        self.phase = Phase.CLOSED
+        self.transport.abort()
 
     def _log_access(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
         if self.front.access is None:
@@ -509,8 +604,8 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()  # flushes what was written first
 
     def shutdown_if_idle(self) -> None:
-        """On a graceful stop: close connections that wait for a request."""
-        if self.phase is Phase.IDLE and self.transport is not None:
+        """On a graceful stop: close connections that wait for a request, or hang on purpose."""
+        if (self.phase is Phase.IDLE or self.hanging) and self.transport is not None:
             self.transport.close()
 
 

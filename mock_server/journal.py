@@ -58,6 +58,8 @@ class JournalEntry:
     example: str | None = None
     unique_id: str | None = None
     parts: list[PartRecord] = field(default_factory=list)
+    #: The injected fault this request met (``Prefer: fault=``, ``--faults``), by name.
+    fault: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The same mapping as ``dataclasses.asdict`` (same keys, same order), built directly."""
@@ -70,7 +72,18 @@ class JournalEntry:
             "example": self.example,
             "unique_id": self.unique_id,
             "parts": [part.as_dict() for part in self.parts],
+            "fault": self.fault,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JournalEntry:
+        """The inverse of :meth:`as_dict` (keys this version does not know are ignored)."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data and name != "parts"}
+        parts = [
+            PartRecord(**{name: part[name] for name in PartRecord.__dataclass_fields__ if name in part})
+            for part in data.get("parts") or ()
+        ]
+        return cls(**known, parts=parts)
 
 
 #: Default bound of the journal file, in bytes.

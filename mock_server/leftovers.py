@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 #: The temporary folders ``facematch serve`` makes (tempfile.mkdtemp prefixes).
-PREFIXES = ("facematch-bulk-", "facematch-journal-")
+PREFIXES = ("facematch-bulk-", "facematch-journal-", "facematch-tls-")
 PID_FILE = "server.pid"
 
 

@@ -1,13 +1,13 @@
-"""Mock extensions (tag ``mock`` in openapi.yaml): health, the contract, the request journal."""
+"""Mock extensions (tag ``mock`` in openapi.yaml): health and the contract (the admin API
+is mock_server/control.py)."""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from . import __version__
-from .admin import AdminPolicy, admin_route
 from .context import MockContext
 from .errors import ApiError, ErrorKind
 from .jsonbody import encode
@@ -19,9 +19,7 @@ INTEGER = re.compile(r"-?[0-9]+")
 
 def create_meta_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("meta", __name__)
-    admin = admin_route(AdminPolicy(ctx.settings.allowed_hosts, ctx.settings.admin_token))
     health = encode({"status": "ok", "mode": ctx.settings.mode, "version": __version__})
-    low, high, default = journal_limit_bounds(ctx)
 
     def json_response(body: bytes, status: int = 200) -> Response:
         return current_app.response_class(body, status=status, mimetype="application/json")
@@ -33,21 +31,6 @@ def create_meta_blueprint(ctx: MockContext) -> Blueprint:
     @blueprint.get("/openapi.yaml")
     def contract() -> Response:
         return current_app.response_class(ctx.contract.raw_text, mimetype="application/yaml")
-
-    @blueprint.get("/__mock/requests")
-    @admin
-    def list_requests() -> Response:
-        limit = parse_limit(request.args.get(LIMIT), low, high, default)
-        limit = min(limit, ctx.settings.journal_limit)
-        entries = ctx.journal.entries(limit) if ctx.journal else []
-        return json_response(encode({"requests": entries}))
-
-    @blueprint.delete("/__mock/requests")
-    @admin
-    def clear_requests() -> Response:
-        if ctx.journal:
-            ctx.journal.clear()
-        return current_app.response_class(status=204)
 
     return blueprint
 

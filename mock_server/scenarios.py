@@ -42,6 +42,14 @@ def chosen_example(contract: Contract, prefer: str | None, query: Mapping[str, s
     return None
 
 
+def example_named(contract: Contract, name: str) -> NamedExample:
+    """The example of that name (chosen by a layer other than the request), 422 when unknown."""
+    example = contract.examples.get(name)
+    if example is None:
+        raise _unknown(contract, name)
+    return example
+
+
 def _unknown(contract: Contract, name: str) -> ApiError:
     return ApiError(
         ErrorKind.UNKNOWN_EXAMPLE,

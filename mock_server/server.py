@@ -27,6 +27,7 @@ from .app import create_app
 from .config import Settings
 from .errors import ApiError
 from .http_front import Front, FrontLimits
+from .tls import server_context
 
 #: Seconds between the worker's checks of its master, its signals and its heartbeat.
 TICK_SECONDS = 0.5
@@ -128,12 +129,19 @@ class BufferingWorker(Worker):  # type: ignore[misc]
             access=self.log.access if self.cfg.accesslog else None,
             multithread=threads > 1,
             precheck=token_precheck(self.wsgi),
+            scheme="https" if settings.tls is not None else "http",
         )
+        # TLS is ours to do: gunicorn's own wrapping does not reach these asyncio servers.
+        # A handshake gets the header timeout to complete (then the connection is dropped).
+        tls = server_context(settings.tls) if settings.tls is not None else None
+        handshake = settings.header_timeout_s if tls is not None else None
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         loop.add_reader(self.PIPE[0], self._drain_wakeups)
         servers = [
-            loop.run_until_complete(loop.create_server(front.protocol, sock=listener.sock, backlog=self.cfg.backlog))
+            loop.run_until_complete(loop.create_server(
+                front.protocol, sock=listener.sock, backlog=self.cfg.backlog, ssl=tls, ssl_handshake_timeout=handshake
+            ))
             for listener in self.sockets
         ]
         try:

@@ -67,6 +67,9 @@ def install_strict(app: Any, contract: Contract) -> None:
             return response  # preflights and unknown paths are outside the contract
         if request.url_rule.endpoint.startswith(PAGE_ENDPOINTS):
             return response  # the Playground is a page for people, not an API of the contract
+        fault = g.get("fault")
+        if fault is not None and not fault.socket_level:
+            return response  # an injected 503/429/502/504 is outside the contract on purpose
         spec_request = SpecRequest(path=request.path, method=request.method.lower(), headers=request.headers)
         spec_response = SpecResponse(
             data=response.get_data(),

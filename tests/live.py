@@ -7,12 +7,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from mock_server.launch import free_port, stop_process_group
 
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class LiveServer:
     url: str
     pid: int  # gunicorn's master; its children are the workers
+    log: Path  # the server's output so far (removed when it stops)
 
 
 @contextmanager
@@ -55,10 +58,11 @@ def start_live_server(
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
-    base_url = f"http://127.0.0.1:{port}"
+    scheme = "https" if {"--certfile", "--tls-self-signed"} & set(args) else "http"
+    base_url = f"{scheme}://127.0.0.1:{port}"
     try:
         _wait_ready(base_url, process, Path(log.name), ready_timeout)
-        yield LiveServer(base_url, process.pid)
+        yield LiveServer(base_url, process.pid, Path(log.name))
     finally:
         stop_process_group(process)
         log.close()
@@ -71,7 +75,11 @@ def _wait_ready(base_url: str, process: subprocess.Popen, log: Path, timeout: fl
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
+            # Readiness only: a TLS server's certificate is checked by the tests themselves.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                ready = requests.get(base_url + "/healthz", timeout=1, verify=False).status_code == 200
+            if ready:
                 return
         except requests.RequestException:  # not listening yet, or too busy to answer in time
             pass

@@ -70,7 +70,7 @@ def test_real_mode_without_its_packages_names_them(tmp_path) -> None:
 
 def test_bad_option_values_are_explained() -> None:
     result = facematch("serve", "--latency", "fast")
-    assert result.returncode == 2 and "latency must be MS or LOW-HIGH" in result.stderr
+    assert result.returncode == 2 and "latency must be MS, LOW-HIGH or tail:MEDIAN-P99" in result.stderr
 
 
 def test_serve_starts_and_answers() -> None:

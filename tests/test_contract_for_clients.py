@@ -46,7 +46,7 @@ def test_every_422_the_mock_gives_fits_the_typed_detail() -> None:
     kinds = [kind for kind, spec in ERRORS.items() if spec.status == 422]
     assert len(kinds) >= 9
     for kind in kinds:
-        params = {"field": "image1", "reason": "required", "name": "x", "limit": 16}
+        params = {"field": "image1", "reason": "required", "name": "x", "limit": 16, "choices": "a, b"}
         extra = {"available": ["a", "b"]} if kind is ErrorKind.UNKNOWN_EXAMPLE else {}
         body = ApiError(kind, params, extra=extra).body()
         assert set(body["detail"]) <= set(detail["properties"]), kind

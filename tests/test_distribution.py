@@ -145,3 +145,25 @@ def test_the_installed_bulk_client_runs(installed_mock: str, installed: Installe
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with zipfile.ZipFile(tmp_path / "out.zip") as results:
         assert "alice" in results.read("results.csv").decode()
+
+
+FIXTURE_TEST = '''
+import requests
+
+
+def test_the_fixture_steers_a_running_mock(facematch_mock):
+    facematch_mock.control.define_sequence("flaky", [{"fault": "503"}, "normal"], key={"header": "X-Session-ID"})
+    headers = {**facematch_mock.auth_headers, "X-Session-ID": "s1"}
+    files = {"image1": ("me.jpg", b"\\xff\\xd8" + b"0" * 4096, "image/jpeg")}
+    statuses = [requests.post(facematch_mock.base_url + "/advanced_facematch", headers=headers, files=files,
+                              timeout=30).status_code for _ in range(2)]
+    assert statuses == [503, 400]
+    assert facematch_mock.control.count(path="/advanced_facematch", image2=False) == 2
+'''
+
+
+def test_the_installed_mock_fixture_runs_a_steerable_mock(installed: Installed, tmp_path: Path) -> None:
+    (tmp_path / "test_frontend.py").write_text(FIXTURE_TEST)
+    done = installed.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_frontend.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout

@@ -103,7 +103,7 @@ def test_journal_records_metadata_never_bytes_or_tokens(mock_url: str, auth: dic
     assert token not in listing.text
     assert requests.get(mock_url + "/__mock/requests?limit=1", timeout=10).json()["requests"] == entries[-1:]
     requests.delete(mock_url + "/__mock/requests", timeout=10)
-    assert requests.get(mock_url + "/__mock/requests", timeout=10).json() == {"requests": []}
+    assert requests.get(mock_url + "/__mock/requests", timeout=10).json() == {"requests": [], "dropped": 0}
 
 
 def test_contract_and_health_are_served(mock_url: str) -> None:

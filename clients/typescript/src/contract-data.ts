@@ -345,6 +345,18 @@ export const ERRORS = {
     "status": 422,
     "template": "query parameter {field} is invalid: {reason}"
   },
+  "unknown_fault": {
+    "status": 422,
+    "template": "unknown fault {name!r} in Prefer: choose from 503, 429, 502, 504, reset, empty, truncated, hang, slow"
+  },
+  "invalid_fault_ms": {
+    "status": 422,
+    "template": "Prefer fault-ms is invalid: {reason}"
+  },
+  "invalid_delay": {
+    "status": 422,
+    "template": "Prefer delay is invalid: {reason}"
+  },
   "bulk_no_file": {
     "status": 400,
     "template": "send the archive as a multipart/form-data file part named file (with a filename)"
@@ -392,6 +404,18 @@ export const ERRORS = {
   "admin_token": {
     "status": 401,
     "template": "the admin routes need Authorization: Bearer <admin token>"
+  },
+  "invalid_body": {
+    "status": 422,
+    "template": "request body is invalid: {reason}"
+  },
+  "unknown_sequence": {
+    "status": 404,
+    "template": "no sequence {name} is defined"
+  },
+  "state_unavailable": {
+    "status": 503,
+    "template": "{reason}"
   },
   "not_found": {
     "status": 404,

@@ -112,6 +112,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/__mock/requests/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many journal entries match the filters
+         * @description **Mock only.** The number of journal entries that match every filter given (all of
+         *     them without filters), e.g. `?path=/advanced_facematch&image2=true` to assert that
+         *     exactly one call sent two photos. **Admin route**, guarded like `GET /__mock/requests`.
+         */
+        get: operations["countJournal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/__mock/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The runtime settings (default scenario, latency, faults)
+         * @description **Mock only.** What a client set while the mock runs; null fields fall back to the
+         *     command line's values. Shared by every worker, and by every instance on one Redis
+         *     (`--state`). **Admin route**, guarded like `GET /__mock/requests`.
+         */
+        get: operations["getRuntimeSettings"];
+        /**
+         * Replace the runtime settings
+         * @description **Mock only.** Replaces all three settings (a field left out is null). The default
+         *     scenario must be one of the operation's example names; it answers every call that
+         *     asks for no example itself and falls in no sequence. **Admin route.**
+         */
+        put: operations["putRuntimeSettings"];
+        post?: never;
+        /**
+         * Clear the runtime settings (back to the command line's)
+         * @description **Mock only.** **Admin route.**
+         */
+        delete: operations["clearRuntimeSettings"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some runtime settings
+         * @description **Mock only.** Like `PUT`, but only the fields given change. **Admin route.**
+         */
+        patch: operations["patchRuntimeSettings"];
+        trace?: never;
+    };
+    "/__mock/sequences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sequences, each with its keys' positions
+         * @description **Mock only.** Every defined sequence in the order they are matched, with the
+         *     number of calls each key has made so far. **Admin route.**
+         */
+        get: operations["listSequences"];
+        put?: never;
+        post?: never;
+        /**
+         * Forget every sequence and its positions
+         * @description **Mock only.** **Admin route.**
+         */
+        delete: operations["removeSequences"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/__mock/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Send keys back to the first step
+         * @description **Mock only.** Forgets positions: of one key in one sequence (`sequence` and `key`),
+         *     of every key of one sequence (`sequence`), of one key in every sequence (`key`), or
+         *     all (neither). The definitions stay. **Admin route.**
+         */
+        delete: operations["resetSequences"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/__mock/sequences/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sequence's name. */
+                name: components["parameters"]["SequenceName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One sequence and its keys' positions
+         * @description **Mock only.** **Admin route.**
+         */
+        get: operations["getSequence"];
+        /**
+         * Define (or replace) a sequence
+         * @description **Mock only.** Defines the sequence under this name; a new one is matched after the
+         *     ones already defined, a replaced one keeps its place. Replacing a sequence with a
+         *     different definition sends its keys back to the first step. At most 64 sequences
+         *     of at most 100 steps; each keeps positions for at most 1,000 keys (a call with a
+         *     new key past that gets the normal answer). **Admin route.**
+         */
+        put: operations["putSequence"];
+        post?: never;
+        /**
+         * Forget one sequence and its positions
+         * @description **Mock only.** **Admin route.**
+         */
+        delete: operations["removeSequence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/bulk": {
         parameters: {
             query?: never;
@@ -268,8 +408,10 @@ export interface components {
             /**
              * @description A stable kind. The mock's kinds: `not_multipart`, `malformed_multipart`,
              *     `too_many_parts`, `part_headers_too_large`, `missing_image1`, `unknown_field`,
-             *     `duplicate_field`, `invalid_field`, `invalid_header`, `unknown_example` (mock
-             *     extension), and `invalid_query` (the journal's `limit`).
+             *     `duplicate_field`, `invalid_field`, `invalid_header`, `unknown_example`,
+             *     `unknown_fault`, `invalid_fault_ms`, `invalid_delay` (mock extensions),
+             *     `invalid_query` (an admin route's query parameter) and `invalid_body` (an admin
+             *     route's JSON body).
              * @example missing_image1
              */
             error?: string;
@@ -278,7 +420,10 @@ export interface components {
              * @example image1
              */
             field?: string;
-            /** @description With `unknown_example` (mock extension), the names of the examples there are. */
+            /**
+             * @description With `unknown_example` (mock extension), the names of the examples there are;
+             *     with `unknown_fault`, the fault names there are.
+             */
             available?: string[];
         } & {
             [key: string]: unknown;
@@ -292,6 +437,72 @@ export interface components {
         };
         Journal: {
             requests: components["schemas"]["JournalEntry"][];
+            /** @description Entries lost because the state store could not be reached when they were made. */
+            dropped?: number;
+        };
+        JournalCount: {
+            count: number;
+        };
+        RuntimeSettings: {
+            /**
+             * @description An example name of the operation to answer every call with (null - the engine).
+             * @example one_image_fake
+             * @enum {string|null}
+             */
+            default_scenario?: "both_fake" | "corrupt_image" | "empty_image" | "faces_mismatch" | "image1_fake" | "image2_fake" | "image_too_large" | "invalid_token" | "missing_image1" | "missing_token" | "no_face" | "not_multipart" | "one_image_fake" | "one_image_success" | "size_out_of_range" | "token_expired" | "two_image_success" | "unsupported_format" | null;
+            /**
+             * @description `MS`, `LOW-HIGH` (uniform) or `tail:MEDIAN-P99` in milliseconds, at most 60000 (null - the command line's `--latency`).
+             * @example 100-400
+             */
+            latency?: string | null;
+            /** @description Random faults on the operation (null - none). */
+            faults?: {
+                rate: number;
+                faults: components["schemas"]["FaultName"][];
+                seed?: number | null;
+            } | null;
+        };
+        /** @enum {string} */
+        FaultName: "503" | "429" | "502" | "504" | "reset" | "empty" | "truncated" | "hang" | "slow";
+        /** @description `normal` (the engine's answer), `{"example": NAME}` or `{"fault": NAME}`. */
+        SequenceStep: "normal" | {
+            /** @enum {string} */
+            example: "both_fake" | "corrupt_image" | "empty_image" | "faces_mismatch" | "image1_fake" | "image2_fake" | "image_too_large" | "invalid_token" | "missing_image1" | "missing_token" | "no_face" | "not_multipart" | "one_image_fake" | "one_image_success" | "size_out_of_range" | "token_expired" | "two_image_success" | "unsupported_format";
+        } | {
+            fault: components["schemas"]["FaultName"];
+        };
+        /** @description What tells callers apart - the form field `unique_id` (the default) or a header. */
+        SequenceKey: "unique_id" | {
+            header: string;
+        };
+        /** @description A sequence as a PUT body takes it (the URL names it). */
+        SequenceDefinition: {
+            key?: components["schemas"]["SequenceKey"];
+            steps: components["schemas"]["SequenceStep"][];
+            /**
+             * @description After the last step - stay on it, start again, or give the normal answer.
+             * @default stay
+             * @enum {string}
+             */
+            after_last: "stay" | "repeat" | "normal";
+        };
+        SequenceState: {
+            name: string;
+            key: components["schemas"]["SequenceKey"];
+            steps: components["schemas"]["SequenceStep"][];
+            /** @enum {string} */
+            after_last: "stay" | "repeat" | "normal";
+            /** @description Calls made so far by each key (the next call uses step positions[key] + 1). */
+            positions: {
+                [key: string]: number;
+            };
+        };
+        SequenceList: {
+            sequences: components["schemas"]["SequenceState"][];
+        };
+        SequenceReset: {
+            /** @description Positions forgotten. */
+            reset: number;
         };
         /** @description Metadata about one request to the operation. Never image bytes, never the token. */
         JournalEntry: {
@@ -304,6 +515,11 @@ export interface components {
             /** @description The named example that answered, if one was chosen. */
             example?: string | null;
             unique_id?: string | null;
+            /**
+             * @description The injected fault this request met (mock extension; see `Prefer`), if any.
+             * @enum {string|null}
+             */
+            fault?: "503" | "429" | "502" | "504" | "reset" | "empty" | "truncated" | "hang" | "slow" | null;
             parts: {
                 name: string;
                 filename?: string | null;
@@ -370,6 +586,42 @@ export interface components {
             };
         };
         /**
+         * @description An admin route refused its input (mock extension): an unknown or invalid query
+         *     parameter, or a body that is not the JSON the route takes.
+         */
+        AdminInvalid: {
+            headers: {
+                "X-Correlation-ID": components["headers"]["CorrelationId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ValidationError"];
+            };
+        };
+        /** @description No sequence of that name is defined (mock extension). */
+        UnknownSequence: {
+            headers: {
+                "X-Correlation-ID": components["headers"]["CorrelationId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Message"];
+            };
+        };
+        /**
+         * @description The state store (`--state redis://...`) cannot be reached (mock extension); the
+         *     message names it, without any password. The operation keeps answering meanwhile.
+         */
+        StateUnavailable: {
+            headers: {
+                "X-Correlation-ID": components["headers"]["CorrelationId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Message"];
+            };
+        };
+        /**
          * @description A bulk request refused (mock extension): bad token (401), bad archive (400), upload
          *     too large (413), too many jobs (429), unknown or expired job (404), result not ready
          *     or job failed (409).
@@ -393,6 +645,17 @@ export interface components {
          *     named example of this operation (any status), `code=STATUS` with the first example
          *     written for that status (Prism's convention). An unknown name or status gets 422
          *     with `detail.available` listing the names.
+         *
+         *     `fault=NAME` misbehaves on purpose, after the token check (an unauthenticated
+         *     request still gets its 401): `503` and `429` answer JSON `{"msg"}` with
+         *     `Retry-After`, `502` and `504` a gateway's HTML page; `reset` resets the
+         *     connection, `empty` closes it with no answer, `truncated` sends the head and half
+         *     the body, `hang` sends nothing for `fault-ms=N` milliseconds (default 30000) and
+         *     closes, `slow` sends the answer with its body spread over `fault-ms=N`
+         *     (default 5000). `delay=MS`, `delay=LOW-HIGH` (uniform) or
+         *     `delay=tail:MEDIAN-P99` (log-normal) delays the answer. Durations are capped at
+         *     60000 ms. An unknown fault or a bad `fault-ms` or `delay` gets 422
+         *     (`unknown_fault`, `invalid_fault_ms`, `invalid_delay`). See docs/faults.md.
          */
         MockPrefer: string;
         /**
@@ -403,6 +666,20 @@ export interface components {
          * @example one_image_fake
          */
         MockExample: string;
+        /** @description Only entries of this request path (e.g. `/advanced_facematch`). */
+        JournalPath: string;
+        /** @description Only entries answered with this status. */
+        JournalStatus: number;
+        /** @description Only entries whose form carried this `unique_id`. */
+        JournalUniqueId: string;
+        /** @description Only entries with a part that is this fixture (`hopper_a.jpg` or `images/hopper_a.jpg`). */
+        JournalFixture: string;
+        /** @description Only entries with this correlation id. */
+        JournalCorrelationId: string;
+        /** @description `true`: only entries that sent image2; `false`: only those that did not. */
+        JournalImage2: "true" | "false";
+        /** @description The sequence's name. */
+        SequenceName: string;
         /** @description The id returned by POST /bulk. */
         BulkJobId: string;
     };
@@ -436,6 +713,17 @@ export interface operations {
                  *     named example of this operation (any status), `code=STATUS` with the first example
                  *     written for that status (Prism's convention). An unknown name or status gets 422
                  *     with `detail.available` listing the names.
+                 *
+                 *     `fault=NAME` misbehaves on purpose, after the token check (an unauthenticated
+                 *     request still gets its 401): `503` and `429` answer JSON `{"msg"}` with
+                 *     `Retry-After`, `502` and `504` a gateway's HTML page; `reset` resets the
+                 *     connection, `empty` closes it with no answer, `truncated` sends the head and half
+                 *     the body, `hang` sends nothing for `fault-ms=N` milliseconds (default 30000) and
+                 *     closes, `slow` sends the answer with its body spread over `fault-ms=N`
+                 *     (default 5000). `delay=MS`, `delay=LOW-HIGH` (uniform) or
+                 *     `delay=tail:MEDIAN-P99` (log-normal) delays the answer. Durations are capped at
+                 *     60000 ms. An unknown fault or a bad `fault-ms` or `delay` gets 422
+                 *     (`unknown_fault`, `invalid_fault_ms`, `invalid_delay`). See docs/faults.md.
                  */
                 Prefer?: components["parameters"]["MockPrefer"];
             };
@@ -544,6 +832,18 @@ export interface operations {
             query?: {
                 /** @description How many of the most recent entries to return (an integer, 1 to 1000). */
                 limit?: number;
+                /** @description Only entries of this request path (e.g. `/advanced_facematch`). */
+                path?: components["parameters"]["JournalPath"];
+                /** @description Only entries answered with this status. */
+                status?: components["parameters"]["JournalStatus"];
+                /** @description Only entries whose form carried this `unique_id`. */
+                unique_id?: components["parameters"]["JournalUniqueId"];
+                /** @description Only entries with a part that is this fixture (`hopper_a.jpg` or `images/hopper_a.jpg`). */
+                fixture?: components["parameters"]["JournalFixture"];
+                /** @description Only entries with this correlation id. */
+                correlation_id?: components["parameters"]["JournalCorrelationId"];
+                /** @description `true`: only entries that sent image2; `false`: only those that did not. */
+                image2?: components["parameters"]["JournalImage2"];
             };
             header?: never;
             path?: never;
@@ -551,7 +851,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The most recent requests to the operation, oldest first. */
+            /** @description The most recent requests to the operation that match every filter given, oldest first. */
             200: {
                 headers: {
                     "X-Correlation-ID": components["headers"]["CorrelationId"];
@@ -563,7 +863,7 @@ export interface operations {
             };
             401: components["responses"]["AdminRefused"];
             403: components["responses"]["AdminRefused"];
-            /** @description The `limit` query parameter is not an integer from 1 to 1000. */
+            /** @description The `limit` query parameter is not an integer from 1 to 1000, a filter's value is invalid, or a query parameter is unknown. */
             422: {
                 headers: {
                     "X-Correlation-ID": components["headers"]["CorrelationId"];
@@ -573,6 +873,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationError"];
                 };
             };
+            503: components["responses"]["StateUnavailable"];
         };
     };
     clearJournal: {
@@ -593,6 +894,311 @@ export interface operations {
             };
             401: components["responses"]["AdminRefused"];
             403: components["responses"]["AdminRefused"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    countJournal: {
+        parameters: {
+            query?: {
+                /** @description Only entries of this request path (e.g. `/advanced_facematch`). */
+                path?: components["parameters"]["JournalPath"];
+                /** @description Only entries answered with this status. */
+                status?: components["parameters"]["JournalStatus"];
+                /** @description Only entries whose form carried this `unique_id`. */
+                unique_id?: components["parameters"]["JournalUniqueId"];
+                /** @description Only entries with a part that is this fixture (`hopper_a.jpg` or `images/hopper_a.jpg`). */
+                fixture?: components["parameters"]["JournalFixture"];
+                /** @description Only entries with this correlation id. */
+                correlation_id?: components["parameters"]["JournalCorrelationId"];
+                /** @description `true`: only entries that sent image2; `false`: only those that did not. */
+                image2?: components["parameters"]["JournalImage2"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The count. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalCount"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    getRuntimeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runtime settings. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuntimeSettings"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    putRuntimeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuntimeSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuntimeSettings"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    clearRuntimeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runtime settings are cleared. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    patchRuntimeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuntimeSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuntimeSettings"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    listSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sequences. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceList"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    removeSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No sequence is defined. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    resetSequences: {
+        parameters: {
+            query?: {
+                /** @description The sequence's name. */
+                sequence?: string;
+                /** @description The key (a `unique_id` or the header's value). */
+                key?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many positions were forgotten. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceReset"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            404: components["responses"]["UnknownSequence"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    getSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sequence's name. */
+                name: components["parameters"]["SequenceName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sequence. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceState"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            404: components["responses"]["UnknownSequence"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    putSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sequence's name. */
+                name: components["parameters"]["SequenceName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceDefinition"];
+            };
+        };
+        responses: {
+            /** @description The sequence as defined. */
+            200: {
+                headers: {
+                    "X-Correlation-ID": components["headers"]["CorrelationId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceState"];
+                };
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
+        };
+    };
+    removeSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sequence's name. */
+                name: components["parameters"]["SequenceName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sequence is gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["AdminRefused"];
+            403: components["responses"]["AdminRefused"];
+            404: components["responses"]["UnknownSequence"];
+            422: components["responses"]["AdminInvalid"];
+            503: components["responses"]["StateUnavailable"];
         };
     };
     submitBulkJob: {
