@@ -347,7 +347,7 @@ export const ERRORS = {
   },
   "unknown_fault": {
     "status": 422,
-    "template": "unknown fault {name!r} in Prefer: choose from {choices}"
+    "template": "unknown fault {name!r} in Prefer: choose from 503, 429, 502, 504, reset, empty, truncated, hang, slow"
   },
   "invalid_fault_ms": {
     "status": 422,
