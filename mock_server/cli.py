@@ -25,9 +25,10 @@ from .sequences import Sequence
 
 
 def default_workers() -> int:
-    """Two workers per core (measured with sync workers, kept for the event-loop front): request handling is short and mostly CPU, and a second
-    process per core overlaps one request's socket I/O with another's CPU work. Measured
-    against 1 and 3 per core and against threaded (gthread) workers: see docs/performance.md."""
+    """Two workers per core (measured with sync workers, kept for the event-loop front):
+    request handling is short and mostly CPU, and a second process per core overlaps one
+    request's socket I/O with another's CPU work. Measured against 1 and 3 per core and
+    against threaded (gthread) workers: see docs/performance.md."""
     return max(2, 2 * multiprocessing.cpu_count())
 
 
