@@ -45,6 +45,10 @@ class EmbeddedStore:
         self._lock_fd = -1
         self._lock_pid = -1
         self._cache: dict[str, tuple[tuple[int, int, int], object]] = {}
+        #: The documents' paths as strings, and the last snapshot built from them: every call
+        #: of the operation reads the snapshot, so its cost is two stat calls when nothing changed.
+        self._paths = {file: os.fspath(folder / file) for file in (SETTINGS_FILE, SEQUENCES_FILE)}
+        self._snapshot = Snapshot()
 
     # -- journal
     def record(self, entry: JournalEntry) -> None:
@@ -71,8 +75,15 @@ class EmbeddedStore:
     def snapshot(self) -> Snapshot:
         overrides = self._read(SETTINGS_FILE, RuntimeOverrides.from_json, RuntimeOverrides())
         none: tuple[Sequence, ...] = ()
-        sequences = self._read(SEQUENCES_FILE, lambda data: sequences_from_json(data, self.examples), none)
-        return Snapshot(overrides, sequences)
+        sequences = self._read(SEQUENCES_FILE, self._parse_sequences, none)
+        last = self._snapshot
+        if last.overrides is overrides and last.sequences is sequences:
+            return last
+        self._snapshot = Snapshot(overrides, sequences)
+        return self._snapshot
+
+    def _parse_sequences(self, data: object) -> tuple[Sequence, ...]:
+        return sequences_from_json(data, self.examples)
 
     def current(self) -> Snapshot:
         return self.snapshot()
@@ -151,7 +162,7 @@ class EmbeddedStore:
     def _read(self, file: str, parse: Callable[[object], T], empty: T) -> T:
         """The parsed document, re-read only when its file changed (atomic replacement
         gives a new inode, so a reader never sees half a file)."""
-        path = self.folder / file
+        path = self._paths.get(file) or os.fspath(self.folder / file)
         try:
             info = os.stat(path)
         except FileNotFoundError:
@@ -161,7 +172,8 @@ class EmbeddedStore:
         if cached is not None and cached[0] == stamp:
             return cached[1]  # type: ignore[return-value]
         try:
-            value = parse(json.loads(path.read_bytes()))
+            with open(path, "rb") as document:
+                value = parse(json.loads(document.read()))
         except FileNotFoundError:
             return empty
         except ValueError:
