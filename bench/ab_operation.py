@@ -1,6 +1,6 @@
 """A/B of the operation inside the app: this checkout against another one, in one command.
 
-    python -m bench.ab_operation --other /work/main            # about a minute
+    python -m bench.ab_operation --other ../baseline-checkout   # about a minute
     python -m bench.ab_operation --other DIR --rounds 9 --requests 400
 
 Each round runs, for each checkout in turn (the order alternating), a fresh process in that

@@ -1,7 +1,7 @@
 """A/B of the state store on the operation: this checkout with the embedded store and with
 Redis, against another checkout (the baseline), in one command.
 
-    python -m bench.ab_state --other /work/main                 # about two minutes
+    python -m bench.ab_state --other ../baseline-checkout      # about two minutes
     python -m bench.ab_state --other DIR --rounds 9 --requests 400
 
 Each round runs, for each variant in turn (the order rotating), a fresh process that
