@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             names = list(variants)
             assert redis_server.process is not None
             for round_number in range(args.rounds):
-                order = names[round_number % len(names):] + names[: round_number % len(names)]
+                order = names[round_number % len(names) :] + names[: round_number % len(names)]
                 for name in order:
                     checkout, state = variants[name]
                     before = cpu_ticks(redis_server.process.pid)
@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'':<26}" + "".join(f"{name:>16}" for name in names) + "   this emb/other   redis/other")
     for figure in runs[names[0]][0]:
         medians = [statistics.median(run[figure] for run in runs[name]) for name in names]
-        ratios = "" if figure == "redis-server cpu" else (
-            f"   {medians[1] / medians[0]:14.3f}   {medians[2] / medians[0]:11.3f}")
+        ratios = (
+            ""
+            if figure == "redis-server cpu"
+            else (f"   {medians[1] / medians[0]:14.3f}   {medians[2] / medians[0]:11.3f}")
+        )
         print(f"  {figure:<26}" + "".join(f"{value:16.0f}" for value in medians) + ratios)
     return 0
 

@@ -34,8 +34,16 @@ from facematch_contract.tokens import mint_token
 from mock_server.cli import default_workers
 from tests.live import start_server
 
-PHOTOS = ["astronaut_a.jpg", "astronaut_b.jpg", "hopper_a.jpg", "hopper_b.jpg", "recapture.jpg",
-          "collage.jpg", "hopper_gray.jpg", "hopper_exif6.jpg"]
+PHOTOS = [
+    "astronaut_a.jpg",
+    "astronaut_b.jpg",
+    "hopper_a.jpg",
+    "hopper_b.jpg",
+    "recapture.jpg",
+    "collage.jpg",
+    "hopper_gray.jpg",
+    "hopper_exif6.jpg",
+]
 
 
 def variants(count: int) -> list[bytes]:
@@ -65,9 +73,23 @@ def build_archive(path: Path, cases: int) -> int:
 def run_cli(base_url: str, source: Path, output: Path, concurrency: int) -> tuple[float, dict]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "facematch", "bulk", str(source), "--base-url", base_url,
-         "--output", str(output), "--concurrency", str(concurrency), "--quiet"],
-        cwd=ROOT, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "facematch",
+            "bulk",
+            str(source),
+            "--base-url",
+            base_url,
+            "--output",
+            str(output),
+            "--concurrency",
+            str(concurrency),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -80,8 +102,9 @@ def run_job(base_url: str, source: Path) -> tuple[float, dict]:
     headers = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET)}"}
     start = time.perf_counter()
     with source.open("rb") as handle:
-        accepted = requests.post(f"{base_url}/bulk", files={"file": (source.name, handle, "application/zip")},
-                                 headers=headers, timeout=300)
+        accepted = requests.post(
+            f"{base_url}/bulk", files={"file": (source.name, handle, "application/zip")}, headers=headers, timeout=300
+        )
     accepted.raise_for_status()
     job_id = accepted.json()["id"]
     while True:
@@ -108,8 +131,10 @@ def main() -> None:
         source = Path(folder) / "cases.zip"
         started = time.perf_counter()
         size = build_archive(source, args.cases)
-        print(f"archive: {args.cases} two-image cases, {size / 1e6:.1f} MB "
-              f"(built in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"archive: {args.cases} two-image cases, {size / 1e6:.1f} MB "
+            f"(built in {time.perf_counter() - started:.1f} s)"
+        )
         workers = default_workers()
         with start_server("--workers", str(workers), "--quiet") as base_url:
             print(f"mock: facematch serve --workers {workers} (sync), client concurrency {args.concurrency}")
@@ -120,20 +145,26 @@ def main() -> None:
                 cli_rates.append(rate)
                 cli_walls.append(wall)
                 latency = summary["timing"]["latency_ms"]
-                print(f"  cli  run {attempt}: sending {summary['timing']['seconds']:.2f} s = {rate:.0f} cases/s; "
-                      f"whole command {wall:.2f} s = {args.cases / wall:.0f} cases/s; "
-                      f"latency p50 {latency['p50']} ms p95 {latency['p95']} ms; by status {summary['by_status']}")
+                print(
+                    f"  cli  run {attempt}: sending {summary['timing']['seconds']:.2f} s = {rate:.0f} cases/s; "
+                    f"whole command {wall:.2f} s = {args.cases / wall:.0f} cases/s; "
+                    f"latency p50 {latency['p50']} ms p95 {latency['p95']} ms; by status {summary['by_status']}"
+                )
                 wall, summary = run_job(base_url, source)
                 rate = summary["timing"]["cases_per_second"]
                 job_rates.append(rate)
                 job_walls.append(wall)
-                print(f"  job  run {attempt}: sending {summary['timing']['seconds']:.2f} s = {rate:.0f} cases/s; "
-                      f"upload to done {wall:.2f} s = {args.cases / wall:.0f} cases/s")
-        print(f"median: cli {statistics.median(cli_rates):.0f} cases/s sending, "
-              f"{args.cases / statistics.median(cli_walls):.0f} cases/s whole command; "
-              f"server job {statistics.median(job_rates):.0f} cases/s sending, "
-              f"{args.cases / statistics.median(job_walls):.0f} cases/s upload to done "
-              f"(target >= 100 cases/s)")
+                print(
+                    f"  job  run {attempt}: sending {summary['timing']['seconds']:.2f} s = {rate:.0f} cases/s; "
+                    f"upload to done {wall:.2f} s = {args.cases / wall:.0f} cases/s"
+                )
+        print(
+            f"median: cli {statistics.median(cli_rates):.0f} cases/s sending, "
+            f"{args.cases / statistics.median(cli_walls):.0f} cases/s whole command; "
+            f"server job {statistics.median(job_rates):.0f} cases/s sending, "
+            f"{args.cases / statistics.median(job_walls):.0f} cases/s upload to done "
+            f"(target >= 100 cases/s)"
+        )
 
 
 if __name__ == "__main__":

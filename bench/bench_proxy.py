@@ -127,9 +127,12 @@ def main() -> int:
     print(f"request body: {len(body)} bytes (two JPEGs), cores: {os.cpu_count()}")
     with start_server("--quiet", "--no-journal", "--workers", str(2 * (os.cpu_count() or 1))) as mock_url:
         port = free_port()
-        proxy = subprocess.Popen([sys.executable, "-m", "facematch", "proxy", "--upstream", mock_url, "--port",
-                                  str(port), "--quiet"], cwd=ROOT, start_new_session=True,
-                                 stderr=subprocess.DEVNULL)
+        proxy = subprocess.Popen(
+            [sys.executable, "-m", "facematch", "proxy", "--upstream", mock_url, "--port", str(port), "--quiet"],
+            cwd=ROOT,
+            start_new_session=True,
+            stderr=subprocess.DEVNULL,
+        )
         proxy_url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -140,16 +143,22 @@ def main() -> int:
                     time.sleep(0.1)
             latency(Client(mock_url, body, token), Client(proxy_url, body, token), args.requests)
             print(f"\nparallel clients, {args.seconds:g} s each:")
-            print(f"  {'clients':>7} {'direct rps':>11} {'proxied rps':>12} {'ratio':>6} "
-                  f"{'direct p50':>11} {'proxied p50':>12} {'errors d/p':>11}")
+            print(
+                f"  {'clients':>7} {'direct rps':>11} {'proxied rps':>12} {'ratio':>6} "
+                f"{'direct p50':>11} {'proxied p50':>12} {'errors d/p':>11}"
+            )
             for clients in (int(c) for c in args.clients.split(",")):
                 d_rps, d_p50, d_err = throughput(mock_url, body, token, clients, args.seconds)
                 p_rps, p_p50, p_err = throughput(proxy_url, body, token, clients, args.seconds)
-                print(f"  {clients:7d} {d_rps:11.1f} {p_rps:12.1f} {p_rps / d_rps:6.2f} "
-                      f"{d_p50:9.2f}ms {p_p50:10.2f}ms {d_err:>5d}/{p_err:<5d}")
+                print(
+                    f"  {clients:7d} {d_rps:11.1f} {p_rps:12.1f} {p_rps / d_rps:6.2f} "
+                    f"{d_p50:9.2f}ms {p_p50:10.2f}ms {d_err:>5d}/{p_err:<5d}"
+                )
             judged = requests.get(proxy_url + "/__proxy/report", timeout=10).json()
-            print(f"\nproxy judged {judged['judged']} answers, verdict {judged['verdict']}, "
-                  f"violating {judged['violating']}")
+            print(
+                f"\nproxy judged {judged['judged']} answers, verdict {judged['verdict']}, "
+                f"violating {judged['violating']}"
+            )
         finally:
             proxy.send_signal(signal.SIGTERM)
             try:

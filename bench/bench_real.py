@@ -76,14 +76,28 @@ def multipart(parts: dict[str, bytes]) -> tuple[bytes, str]:
 
 
 def start_server(models_dir: Path, port: int, workers: int | None, threads: int | None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "facematch", "serve", "--mode", "real",
-               "--models-dir", str(models_dir), "--host", "127.0.0.1", "--port", str(port), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "facematch",
+        "serve",
+        "--mode",
+        "real",
+        "--models-dir",
+        str(models_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--quiet",
+    ]
     if workers:
         command += ["--workers", str(workers)]
     if threads:
         command += ["--threads", str(threads)]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
 
 
 def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120.0) -> float:
@@ -170,8 +184,13 @@ def many_clients(port: int, body: bytes, content_type: str, token: str, clients:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    return {"clients": clients, "seconds": round(wall, 1), "rps": round(len(latencies) / wall, 2),
-            "errors": errors, **summary(latencies)}
+    return {
+        "clients": clients,
+        "seconds": round(wall, 1),
+        "rps": round(len(latencies) / wall, 2),
+        "errors": errors,
+        **summary(latencies),
+    }
 
 
 def stage_timings(models_dir: Path, photos: list[bytes], repeats: int) -> dict[str, dict[str, float]]:
@@ -223,8 +242,12 @@ def embedding_baseline(models_dir: Path, photos: list[bytes], repeats: int) -> d
             dlib_ms.append((time.perf_counter() - middle) * 1000.0)
             worst = max(worst, float(np.abs(ours - theirs).max()))
     ours_median, dlib_median = statistics.median(ours_ms), statistics.median(dlib_ms)
-    return {"numpy_ms": round(ours_median, 1), "dlib_bin_ms": round(dlib_median, 1),
-            "speed_ratio": round(dlib_median / ours_median, 2), "max_abs_difference": worst}
+    return {
+        "numpy_ms": round(ours_median, 1),
+        "dlib_bin_ms": round(dlib_median, 1),
+        "speed_ratio": round(dlib_median / ours_median, 2),
+        "max_abs_difference": worst,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         process = start_server(args.models_dir, port, args.workers, args.threads)
         try:
             results["startup_s"] = round(wait_ready(port, process), 2)
-            print(f"server ready in {results['startup_s']} s "
-                  f"(workers={args.workers or 'default'}, threads={args.threads or 'default'})")
+            print(
+                f"server ready in {results['startup_s']} s "
+                f"(workers={args.workers or 'default'}, threads={args.threads or 'default'})"
+            )
             warm = Client(port, body, content_type, token)
             for _ in range(5):
                 status, _elapsed, payload = warm.post()
@@ -262,28 +287,36 @@ def main(argv: list[str] | None = None) -> int:
             single = one_client(port, body, content_type, token, args.requests)
             results["one_client"] = single
             verdict = "meets" if single["p50_ms"] <= TARGET_P50_MS and single["p99_ms"] <= TARGET_P99_MS else "misses"
-            print(f"one client, {single['n']} requests: p50 {single['p50_ms']} ms, p90 {single['p90_ms']} ms, "
-                  f"p99 {single['p99_ms']} ms, max {single['max_ms']} ms "
-                  f"({verdict} the {TARGET_P50_MS}/{TARGET_P99_MS} ms target)")
+            print(
+                f"one client, {single['n']} requests: p50 {single['p50_ms']} ms, p90 {single['p90_ms']} ms, "
+                f"p99 {single['p99_ms']} ms, max {single['max_ms']} ms "
+                f"({verdict} the {TARGET_P50_MS}/{TARGET_P99_MS} ms target)"
+            )
             load = many_clients(port, body, content_type, token, args.concurrency, args.duration)
             results["throughput"] = load
-            print(f"{load['clients']} clients for {load['seconds']} s: {load['rps']} req/s, "
-                  f"p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, errors {load['errors']}")
+            print(
+                f"{load['clients']} clients for {load['seconds']} s: {load['rps']} req/s, "
+                f"p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, errors {load['errors']}"
+            )
         finally:
             stop_process_group(process)
 
     stages = stage_timings(args.models_dir, photos, args.stage_repeats)
     results["stages_ms"] = stages
     for image, medians in stages.items():
-        print(f"stages {image} (median of {args.stage_repeats}, one process): "
-              + ", ".join(f"{stage} {ms} ms" for stage, ms in medians.items()))
+        print(
+            f"stages {image} (median of {args.stage_repeats}, one process): "
+            + ", ".join(f"{stage} {ms} ms" for stage, ms in medians.items())
+        )
 
     embedding = embedding_baseline(args.models_dir, photos, args.stage_repeats)
     results["embedding_network"] = embedding
-    print(f"embedding network per face (median of {2 * args.stage_repeats}, one thread): "
-          f"numpy {embedding['numpy_ms']} ms vs dlib-bin {embedding['dlib_bin_ms']} ms (baseline) = "
-          f"{embedding['speed_ratio']}x faster; largest difference between the vectors "
-          f"{embedding['max_abs_difference']:.1e}")
+    print(
+        f"embedding network per face (median of {2 * args.stage_repeats}, one thread): "
+        f"numpy {embedding['numpy_ms']} ms vs dlib-bin {embedding['dlib_bin_ms']} ms (baseline) = "
+        f"{embedding['speed_ratio']}x faster; largest difference between the vectors "
+        f"{embedding['max_abs_difference']:.1e}"
+    )
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "real.json").write_text(json.dumps(results, indent=2) + "\n")

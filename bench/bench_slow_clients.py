@@ -50,8 +50,9 @@ class Latency:
 def start(cwd: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"]
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -73,8 +74,10 @@ def slow_client(port: int, kind: int, stop: threading.Event) -> None:
                 if kind == 1:
                     sock.sendall(b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\n")
                 elif kind == 2:
-                    sock.sendall(b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
-                                 b"Content-Type: " + CONTENT_TYPE.encode() + b"\r\n\r\n")
+                    sock.sendall(
+                        b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                        b"Content-Type: " + CONTENT_TYPE.encode() + b"\r\n\r\n"
+                    )
                 while not stop.wait(1.0):
                     if kind:
                         sock.sendall(b"a" if kind == 2 else b"X")
@@ -116,8 +119,13 @@ def measure(port: int, body: bytes, token: str, requests: int, label: str) -> La
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     label = f"{label} ({len(timings)} requests)"
-    return Latency(label, statistics.median(timings), timings[min(len(timings) - 1, int(len(timings) * 0.99))],
-                   timings[-1], failures)
+    return Latency(
+        label,
+        statistics.median(timings),
+        timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+        timings[-1],
+        failures,
+    )
 
 
 def run(cwd: Path, name: str, slow: int, requests: int, body: bytes, token: str) -> list[Latency]:
@@ -126,8 +134,9 @@ def run(cwd: Path, name: str, slow: int, requests: int, body: bytes, token: str)
         measure(port, body, token, 20, "warm-up")
         quiet = measure(port, body, token, requests, f"{name}: no slow clients")
         stop = threading.Event()
-        threads = [threading.Thread(target=slow_client, args=(port, index % 3, stop), daemon=True)
-                   for index in range(slow)]
+        threads = [
+            threading.Thread(target=slow_client, args=(port, index % 3, stop), daemon=True) for index in range(slow)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(2.0)  # all connected and trickling
@@ -148,19 +157,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     body = build_bodies(build_images())["two_70k"]
     token = mint_token(DEV_JWT_SECRET, expires_in=3600)
-    print(f"machine: {os.cpu_count()} CPUs, load average {Path('/proc/loadavg').read_text().split()[0]} "
-          "(shared: compare the ratios within this run)", flush=True)
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {Path('/proc/loadavg').read_text().split()[0]} "
+        "(shared: compare the ratios within this run)",
+        flush=True,
+    )
     results = run(ROOT, "mock", args.slow, args.requests, body, token)
     if args.compare_with:
-        results += run(Path(args.compare_with).resolve(), f"@{Path(args.compare_with).name}", args.slow,
-                       args.requests, body, token)
+        results += run(
+            Path(args.compare_with).resolve(), f"@{Path(args.compare_with).name}", args.slow, args.requests, body, token
+        )
     for result in results:
-        print(f"  {result.label:50s} p50 {result.p50_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms  "
-              f"max {result.max_ms:8.1f} ms  failures {result.failures}")
+        print(
+            f"  {result.label:50s} p50 {result.p50_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms  "
+            f"max {result.max_ms:8.1f} ms  failures {result.failures}"
+        )
     for quiet, loaded in zip(results[::2], results[1::2], strict=True):
         verdict = "met" if loaded.p99_ms < TARGET_P99_MS and not loaded.failures else "NOT met"
-        print(f"  {loaded.label}: p99 {loaded.p99_ms:.1f} ms ({loaded.p99_ms / quiet.p99_ms:.2f}x the quiet p99); "
-              f"target p99 < {TARGET_P99_MS:g} ms: {verdict}")
+        print(
+            f"  {loaded.label}: p99 {loaded.p99_ms:.1f} ms ({loaded.p99_ms / quiet.p99_ms:.2f}x the quiet p99); "
+            f"target p99 < {TARGET_P99_MS:g} ms: {verdict}"
+        )
     return 0
 
 

@@ -106,12 +106,14 @@ def build_images() -> dict[str, bytes]:
 
 def build_bodies(images: dict[str, bytes]) -> dict[str, bytes]:
     """The request bodies the scenarios post, by scenario body name."""
-    two_small = multipart([Part("image1", "a.jpg", images["photo_70k_a"]),
-                           Part("image2", "b.jpg", images["photo_70k_b"])])
+    two_small = multipart(
+        [Part("image1", "a.jpg", images["photo_70k_a"]), Part("image2", "b.jpg", images["photo_70k_b"])]
+    )
     return {
         "two_70k": two_small,
-        "two_1m": multipart([Part("image1", "a.jpg", images["photo_1m_a"]),
-                             Part("image2", "b.jpg", images["photo_1m_b"])]),
+        "two_1m": multipart(
+            [Part("image1", "a.jpg", images["photo_1m_a"]), Part("image2", "b.jpg", images["photo_1m_b"])]
+        ),
         "one_9m5": multipart([Part("image1", "noise.jpg", images["noise_9m5"])]),
         "truncated": multipart(
             [Part("image1", "a.jpg", images["truncated_70k"]), Part("image2", "b.jpg", images["photo_70k_b"])]

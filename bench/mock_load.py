@@ -190,8 +190,9 @@ class Server:
             self.log.close()
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -217,29 +218,56 @@ def baseline_command(workers: int, threads: int) -> list[str]:
     """The bare app under gunicorn with the mock's worker model (gunicorn's default: no access log)."""
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else ["--worker-class", "sync"]
     return [
-        sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", str(workers), *worker,
-        "--log-level", "warning", "bench.baseline_app:app",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        "127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        *worker,
+        "--log-level",
+        "warning",
+        "bench.baseline_app:app",
     ]
 
 
 # -- load ----------------------------------------------------------------------------------
-def run_wrk(wrk: str, port: int, body_file: Path, expect: int, authorization: str, args: argparse.Namespace,
-            duration: float) -> dict[str, int]:
+def run_wrk(
+    wrk: str, port: int, body_file: Path, expect: int, authorization: str, args: argparse.Namespace, duration: float
+) -> dict[str, int]:
     command = [
-        wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-        "-s", str(LUA), f"http://127.0.0.1:{port}{OPERATION}", "--",
-        str(body_file), str(expect), CONTENT_TYPE, authorization,
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}{OPERATION}",
+        "--",
+        str(body_file),
+        str(expect),
+        CONTENT_TYPE,
+        authorization,
     ]
     output = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60).stdout
     for line in output.splitlines():
         if line.startswith("BENCH_JSON "):
-            return json.loads(line[len("BENCH_JSON "):])
+            return json.loads(line[len("BENCH_JSON ") :])
     raise RuntimeError(f"wrk printed no figures:\n{output}")
 
 
 def measure(
-    server: Server, scenario: Scenario, expect: int, files: dict[str, Path], tokens: dict[str, str], wrk: str,
-    args: argparse.Namespace, profile: bool = False,
+    server: Server,
+    scenario: Scenario,
+    expect: int,
+    files: dict[str, Path],
+    tokens: dict[str, str],
+    wrk: str,
+    args: argparse.Namespace,
+    profile: bool = False,
 ) -> Result:
     authorization = f"Bearer {tokens[scenario.auth]}"
     body = files[scenario.body]
@@ -290,8 +318,22 @@ def start_profilers(server: Server, duration: float) -> list[tuple[subprocess.Po
     profilers = []
     for index, pid in enumerate(server.workers()):
         out = RESULTS / f"profile-worker{index}.txt"
-        command = [py_spy, "record", "--gil", "--nonblocking", "-r", "200", "-d", str(max(1, round(duration) - 1)),
-                   "-f", "raw", "-o", str(out), "-p", str(pid)]
+        command = [
+            py_spy,
+            "record",
+            "--gil",
+            "--nonblocking",
+            "-r",
+            "200",
+            "-d",
+            str(max(1, round(duration) - 1)),
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "-p",
+            str(pid),
+        ]
         profilers.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
     return profilers
 
@@ -353,8 +395,10 @@ def progress(result: Result) -> str:
 
 def print_results(results: list[Result], baseline_name: str) -> None:
     print()
-    print(f"{'scenario':<30} {'target':<24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6} "
-          f"{'CPU us/req':>10} {'worker VmHWM MB':>16}")
+    print(
+        f"{'scenario':<30} {'target':<24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6} "
+        f"{'CPU us/req':>10} {'worker VmHWM MB':>16}"
+    )
     base = {r.scenario: r for r in results if r.target == baseline_name}
     labels = {s.name: s.label for s in SCENARIOS}
     for scenario in [s.name for s in SCENARIOS]:
@@ -373,16 +417,20 @@ def print_results(results: list[Result], baseline_name: str) -> None:
 
 def print_comparison(results: list[Result], mock_name: str, other_name: str) -> None:
     """This checkout's mock against the other checkout's, run for run in the same command."""
-    print(f"\nthis checkout against {other_name} (req/s of the median runs and their ratio; server CPU per "
-          "request, which a busy machine disturbs less, of the same runs; p99 of each):")
+    print(
+        f"\nthis checkout against {other_name} (req/s of the median runs and their ratio; server CPU per "
+        "request, which a busy machine disturbs less, of the same runs; p99 of each):"
+    )
     for scenario in [s.name for s in SCENARIOS]:
         mine = next((r for r in results if r.target == mock_name and r.scenario == scenario), None)
         other = next((r for r in results if r.target == other_name and r.scenario == scenario), None)
         if mine and other:
-            print(f"  {scenario:<13} {mine.rps:8.0f} / {other.rps:8.0f} req/s = {mine.rps / other.rps:.3f}   "
-                  f"CPU {mine.server_cpu_us:.0f} / {other.server_cpu_us:.0f} us/req = "
-                  f"{mine.server_cpu_us / max(1.0, other.server_cpu_us):.3f}   "
-                  f"p99 {mine.p99_ms:.1f} / {other.p99_ms:.1f} ms")
+            print(
+                f"  {scenario:<13} {mine.rps:8.0f} / {other.rps:8.0f} req/s = {mine.rps / other.rps:.3f}   "
+                f"CPU {mine.server_cpu_us:.0f} / {other.server_cpu_us:.0f} us/req = "
+                f"{mine.server_cpu_us / max(1.0, other.server_cpu_us):.3f}   "
+                f"p99 {mine.p99_ms:.1f} / {other.p99_ms:.1f} ms"
+            )
 
 
 def print_redis_cost(results: list[Result], embedded: str, redis: str) -> None:
@@ -393,8 +441,10 @@ def print_redis_cost(results: list[Result], embedded: str, redis: str) -> None:
         other = next((r for r in results if r.target == embedded and r.scenario == scenario), None)
         if mine and other:
             added = mine.p50_ms - other.p50_ms
-            print(f"  {scenario:<13} p50 {mine.p50_ms:.2f} / {other.p50_ms:.2f} ms = {added:+.2f} ms"
-                  f"   req/s ratio {mine.rps / other.rps:.3f}")
+            print(
+                f"  {scenario:<13} p50 {mine.p50_ms:.2f} / {other.p50_ms:.2f} ms = {added:+.2f} ms"
+                f"   req/s ratio {mine.rps / other.rps:.3f}"
+            )
 
 
 def print_startup(figures: list[Startup]) -> None:
@@ -413,24 +463,33 @@ def verdicts(results: list[Result], starts: list[Startup], mock_name: str, basel
     mock = next((r for r in results if r.target == mock_name and r.scenario == "two_70k"), None)
     base = next((r for r in results if r.target == baseline_name and r.scenario == "two_70k"), None)
     if mock:
-        lines.append(f"{'PASS' if mock.rps >= TARGET_RPS else 'FAIL'}  two ~70 KB: {mock.rps:.0f} req/s "
-                     f"(target >= {TARGET_RPS})")
-        lines.append(f"{'PASS' if mock.p99_ms <= TARGET_P99_MS else 'FAIL'}  two ~70 KB: p99 {mock.p99_ms:.1f} ms "
-                     f"(target <= {TARGET_P99_MS} ms)")
+        lines.append(
+            f"{'PASS' if mock.rps >= TARGET_RPS else 'FAIL'}  two ~70 KB: {mock.rps:.0f} req/s (target >= {TARGET_RPS})"
+        )
+        lines.append(
+            f"{'PASS' if mock.p99_ms <= TARGET_P99_MS else 'FAIL'}  two ~70 KB: p99 {mock.p99_ms:.1f} ms "
+            f"(target <= {TARGET_P99_MS} ms)"
+        )
         lines.append(f"{'PASS' if mock.errors == 0 else 'FAIL'}  two ~70 KB: {mock.errors} errors (target 0)")
         if base:
             ratio = mock.rps / base.rps
-            lines.append(f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}  two ~70 KB: {ratio:.2f} x baseline "
-                         f"(target >= {TARGET_RATIO})")
+            lines.append(
+                f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}  two ~70 KB: {ratio:.2f} x baseline "
+                f"(target >= {TARGET_RATIO})"
+            )
     big = next((r for r in results if r.target == mock_name and r.scenario == "one_9m5"), None)
     if big:
-        lines.append(f"{'PASS' if big.errors == 0 else 'FAIL'}  one 9.5 MiB: {big.errors} errors; worker peak VmHWM "
-                     f"{max(big.worker_hwm_mb, default=0):.0f} MB")
+        lines.append(
+            f"{'PASS' if big.errors == 0 else 'FAIL'}  one 9.5 MiB: {big.errors} errors; worker peak VmHWM "
+            f"{max(big.worker_hwm_mb, default=0):.0f} MB"
+        )
     for entry in starts:
         if entry.target == mock_name:
             worst = max(entry.first_post_s)
-            lines.append(f"{'PASS' if worst <= TARGET_STARTUP_S else 'FAIL'}  start-up: first POST answered "
-                         f"{worst:.2f} s after spawn at worst (target <= {TARGET_STARTUP_S} s)")
+            lines.append(
+                f"{'PASS' if worst <= TARGET_STARTUP_S else 'FAIL'}  start-up: first POST answered "
+                f"{worst:.2f} s after spawn at worst (target <= {TARGET_STARTUP_S} s)"
+            )
     return lines
 
 
@@ -476,8 +535,15 @@ def start_all(targets: list[Target], workdir: Path) -> list[Server]:
 
 
 def run_rounds(
-    targets: list[Target], servers: list[Server], scenarios: list[Scenario], rounds: int,
-    files: dict[str, Path], tokens: dict[str, str], wrk: str, args: argparse.Namespace, profile: bool = False,
+    targets: list[Target],
+    servers: list[Server],
+    scenarios: list[Scenario],
+    rounds: int,
+    files: dict[str, Path],
+    tokens: dict[str, str],
+    wrk: str,
+    args: argparse.Namespace,
+    profile: bool = False,
 ) -> list[Result]:
     """Every scenario on every target, ``rounds`` times, the targets taking turns (and the
     order rotating), so a change in background load hits them alike."""
@@ -505,8 +571,14 @@ def medians(results: list[Result]) -> list[Result]:
     for runs in groups.values():
         ordered = sorted(runs, key=lambda r: r.rps)
         middle = ordered[(len(ordered) - 1) // 2]
-        summary = Result(**{**asdict(middle), "errors": sum(r.errors for r in runs),
-                            "worker_hwm_mb": runs[-1].worker_hwm_mb, "worker_rss_mb": runs[-1].worker_rss_mb})
+        summary = Result(
+            **{
+                **asdict(middle),
+                "errors": sum(r.errors for r in runs),
+                "worker_hwm_mb": runs[-1].worker_hwm_mb,
+                "worker_rss_mb": runs[-1].worker_rss_mb,
+            }
+        )
         summary.error_detail = {key: sum(r.error_detail.get(key, 0) for r in runs) for key in middle.error_detail}
         chosen.append(summary)
     return chosen
@@ -522,14 +594,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--no-quiet-run", action="store_true", help="skip the extra run of the mock with --quiet")
     parser.add_argument("--startup-runs", type=int, default=3)
-    parser.add_argument("--compare-with", default="", metavar="DIR",
-                        help="also run the mock from another checkout of the project (its default command line)")
-    parser.add_argument("--redis", action="store_true",
-                        help="also run the mock with --state redis:// on a throw-away redis-server (Debian package)")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the mock's workers with py-spy during its first two ~70 KB run")
-    parser.add_argument("--config-sweep", default="",
-                        help="also run two ~70 KB on mock and baseline with each WORKERSxTHREADS, e.g. 4x1,2x4,2x8")
+    parser.add_argument(
+        "--compare-with",
+        default="",
+        metavar="DIR",
+        help="also run the mock from another checkout of the project (its default command line)",
+    )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also run the mock with --state redis:// on a throw-away redis-server (Debian package)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the mock's workers with py-spy during its first two ~70 KB run"
+    )
+    parser.add_argument(
+        "--config-sweep",
+        default="",
+        help="also run two ~70 KB on mock and baseline with each WORKERSxTHREADS, e.g. 4x1,2x4,2x8",
+    )
     args = parser.parse_args(argv)
 
     wrk = ensure_wrk()
@@ -537,9 +620,12 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="facematch-bench-"))
     started = time.monotonic()
     try:
-        print(f"machine: {os.cpu_count()} CPUs, load average {Path('/proc/loadavg').read_text().split()[0]}; "
-              f"wrk -t{args.threads} -c{args.connections} -d{max(1, round(args.duration))}s "
-              f"(after {args.warmup:g}s warm-up) per run, {args.rounds} round(s); generating images ...", flush=True)
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {Path('/proc/loadavg').read_text().split()[0]}; "
+            f"wrk -t{args.threads} -c{args.connections} -d{max(1, round(args.duration))}s "
+            f"(after {args.warmup:g}s warm-up) per run, {args.rounds} round(s); generating images ...",
+            flush=True,
+        )
         images = build_images()
         bodies = build_bodies(images)
         files = {}
@@ -575,8 +661,10 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", "{port}"]
             targets.append(Target(f"mock @{other.name}", command, 0, cwd=other))
         targets.append(Target(baseline_name, baseline_command(workers, threads), workers, baseline=True))
-        print(f"  mock: facematch serve defaults = {config}, access log on; baseline: gunicorn {config}, "
-              "no access log", flush=True)
+        print(
+            f"  mock: facematch serve defaults = {config}, access log on; baseline: gunicorn {config}, no access log",
+            flush=True,
+        )
 
         starts = [startup(mock_name, targets[0].command, workdir, bodies["two_70k"], tokens["good"], args.startup_runs)]
         print_startup(starts)
@@ -613,22 +701,34 @@ def main(argv: list[str] | None = None) -> int:
         if args.redis:
             print_redis_cost(results, mock_name, "mock --state redis")
         if sweep:
-            print("\nworker configurations, two ~70 KB JPEGs "
-                  "(mock with access log; ratio to the bare app in the same configuration):")
+            print(
+                "\nworker configurations, two ~70 KB JPEGs "
+                "(mock with access log; ratio to the bare app in the same configuration):"
+            )
             for mock, bare in zip(sweep[0::2], sweep[1::2], strict=True):
-                print(f"  {mock.target:<28} {mock.rps:7.0f} req/s  p50 {mock.p50_ms:5.1f} ms  "
-                      f"p99 {mock.p99_ms:6.1f} ms  errors {mock.errors}   bare {bare.rps:7.0f} req/s   "
-                      f"ratio {mock.rps / bare.rps:.2f}")
+                print(
+                    f"  {mock.target:<28} {mock.rps:7.0f} req/s  p50 {mock.p50_ms:5.1f} ms  "
+                    f"p99 {mock.p99_ms:6.1f} ms  errors {mock.errors}   bare {bare.rps:7.0f} req/s   "
+                    f"ratio {mock.rps / bare.rps:.2f}"
+                )
         print_startup(starts)
         print()
         for line in verdicts(results, starts, mock_name, baseline_name):
             print(line)
         print(f"\n(total {time.monotonic() - started:.0f} s)")
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "mock_load.json").write_text(json.dumps(
-            {"runs": [asdict(r) for r in runs], "summary": [asdict(r) for r in results],
-             "sweep": [asdict(r) for r in sweep], "startup": [asdict(s) for s in starts], "args": vars(args)},
-            indent=2))
+        (RESULTS / "mock_load.json").write_text(
+            json.dumps(
+                {
+                    "runs": [asdict(r) for r in runs],
+                    "summary": [asdict(r) for r in results],
+                    "sweep": [asdict(r) for r in sweep],
+                    "startup": [asdict(s) for s in starts],
+                    "args": vars(args),
+                },
+                indent=2,
+            )
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

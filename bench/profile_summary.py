@@ -22,8 +22,10 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("operation: form contract check", ("(mock_server/form.py",)),
     ("operation: bearer token", ("VerifiedTokens", "(mock_server/auth.py")),
     ("operation: image checks (hash, cached decode)", ("(mock_server/images.py",)),
-    ("operation: engine, rules, JSON (or cached answer)",
-     ("Answers.body", "(mock_server/engines/", "(mock_server/answer.py", "(mock_server/jsonbody.py")),
+    (
+        "operation: engine, rules, JSON (or cached answer)",
+        ("Answers.body", "(mock_server/engines/", "(mock_server/answer.py", "(mock_server/jsonbody.py"),
+    ),
     ("operation: journal", ("(mock_server/journal.py", "_entry (mock_server/api.py")),
     ("operation: named example / other", ("(mock_server/api.py",)),
     ("hooks: correlation id, CORS", ("(mock_server/app.py", "(mock_server/cors.py")),

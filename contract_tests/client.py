@@ -53,8 +53,9 @@ class Client:
             if request.raw_body is not None:
                 if request.raw_content_type:
                     headers["Content-Type"] = request.raw_content_type
-                response = self.session.post(self.target.operation_url, data=request.raw_body, headers=headers,
-                                             timeout=self.target.timeout)
+                response = self.session.post(
+                    self.target.operation_url, data=request.raw_body, headers=headers, timeout=self.target.timeout
+                )
             else:
                 # A part without a content type goes as a pair: requests writes no Content-Type for it.
                 files: list[tuple[str, FilePart]] = [
@@ -62,8 +63,9 @@ class Client:
                     for u in request.uploads
                 ]
                 files += [(name, (None, value)) for name, value in request.fields]
-                response = self.session.post(self.target.operation_url, files=files or None, headers=headers,
-                                             timeout=self.target.timeout)
+                response = self.session.post(
+                    self.target.operation_url, files=files or None, headers=headers, timeout=self.target.timeout
+                )
         exchange = Exchange(
             method="POST",
             url=response.request.url or self.target.operation_url,
@@ -97,10 +99,12 @@ def reaching(url: str, recorder: Recorder, about: str, timeout: float) -> Iterat
 
 def unreachable(url: str, error: BaseException, about: str = "") -> KitProblem:
     if "Connection aborted" in str(error) or "RemoteDisconnected" in str(error):
-        return KitProblem(ProblemKind.UNREACHABLE, f"{url} closed the connection without an answer"
-                                                   + (f" ({about})" if about else ""))
-    found = re.search(r"\[Errno -?\d+\] [^'\")]+|Name or service not known|Connection refused|Connection reset[^'\")]*",
-                      str(error))
+        return KitProblem(
+            ProblemKind.UNREACHABLE, f"{url} closed the connection without an answer" + (f" ({about})" if about else "")
+        )
+    found = re.search(
+        r"\[Errno -?\d+\] [^'\")]+|Name or service not known|Connection refused|Connection reset[^'\")]*", str(error)
+    )
     reason = found.group(0) if found else (str(error)[:200] or type(error).__name__)
     return KitProblem(ProblemKind.UNREACHABLE, f"could not connect to {url}: {reason}")
 

@@ -138,14 +138,20 @@ def _json(exchange: Exchange) -> Any:
 
 @expectation("SEM-1", Profile.SEMANTIC, "a photo with no face gets 400", Status)
 @expectation("SEM-4", Profile.SEMANTIC, "one photo with a real face gets 200", Status)
-@expectation("GOLD-3", Profile.GOLDEN, "the mock's own choices where the upstream is silent: no image1, not "
-             "multipart, unknown or repeated fields, unique_id over 128 characters, an invalid correlation id "
-             "-> 422", Status)
+@expectation(
+    "GOLD-3",
+    Profile.GOLDEN,
+    "the mock's own choices where the upstream is silent: no image1, not "
+    "multipart, unknown or repeated fields, unique_id over 128 characters, an invalid correlation id "
+    "-> 422",
+    Status,
+)
 def answered_with_status(answer: Answer, found: Findings) -> None:
     want, got = answer.wanted(Status), answer.exchange.status
     if got != want.status:
-        found.fail(f"{want.why}: expected status {want.status}, got {got}", "status", expected=str(want.status),
-                   got=str(got))
+        found.fail(
+            f"{want.why}: expected status {want.status}, got {got}", "status", expected=str(want.status), got=str(got)
+        )
 
 
 @expectation("SEM-2", Profile.SEMANTIC, 'two photos of the same person match ("True")', MatchResult)
@@ -153,13 +159,21 @@ def answered_with_status(answer: Answer, found: Findings) -> None:
 def answered_with_match(answer: Answer, found: Findings) -> None:
     want, exchange = answer.wanted(MatchResult), answer.exchange
     if exchange.status != 200:
-        found.fail(f"{want.why}: expected 200 with match result {want.result!r}, got {exchange.status}", "status",
-                   expected="200", got=str(exchange.status))
+        found.fail(
+            f"{want.why}: expected 200 with match result {want.result!r}, got {exchange.status}",
+            "status",
+            expected="200",
+            got=str(exchange.status),
+        )
         return
     got = (_json(exchange) or {}).get("image1_image2_facematch", {}).get("result")
     if got != want.result:
-        found.fail(f"{want.why}: expected match result {want.result!r}, got {got!r}",
-                   "image1_image2_facematch.result", expected=json.dumps(want.result), got=json.dumps(got))
+        found.fail(
+            f"{want.why}: expected match result {want.result!r}, got {got!r}",
+            "image1_image2_facematch.result",
+            expected=json.dumps(want.result),
+            got=json.dumps(got),
+        )
 
 
 # --- golden: the mock's canned answers ------------------------------------------------------
@@ -184,12 +198,17 @@ def golden_aggregate(scores: list[float]) -> float:
 def golden_image_block(fixture: Fixture) -> dict[str, Any]:
     canned = fixture.canned
     confidence = canned.score if canned.liveness == "real" else 0
-    return {"input_provided": "True", "result": canned.liveness, "confidence": confidence,
-            "prediction_confidence": canned.score}
+    return {
+        "input_provided": "True",
+        "result": canned.liveness,
+        "confidence": confidence,
+        "prediction_confidence": canned.score,
+    }
 
 
-@expectation("GOLD-1", Profile.GOLDEN, "a fixture photo gets the mock's canned outcome from the manifest",
-             CannedOutcome)
+@expectation(
+    "GOLD-1", Profile.GOLDEN, "a fixture photo gets the mock's canned outcome from the manifest", CannedOutcome
+)
 def answered_with_canned_outcome(answer: Answer, found: Findings) -> None:
     """GOLD-1: a canned error's exact 400 body, or the exact blocks and verdict of the manifest."""
     want, exchange = answer.wanted(CannedOutcome), answer.exchange
@@ -201,12 +220,17 @@ def answered_with_canned_outcome(answer: Answer, found: Findings) -> None:
         message = GOLDEN_MESSAGES.get(fixture.canned.error or "", "").format(field=name, size=fixture.size)
         expected = json.dumps({"msg": message})
         if exchange.status != 400 or body != {"msg": message}:
-            found.fail(f"{_pair(want)}: expected 400 {expected}, got {exchange.status} {exchange.body[:200]!r}",
-                       "$", expected=f"400 {expected}", got=f"{exchange.status} {exchange.body[:200]!r}")
+            found.fail(
+                f"{_pair(want)}: expected 400 {expected}, got {exchange.status} {exchange.body[:200]!r}",
+                "$",
+                expected=f"400 {expected}",
+                got=f"{exchange.status} {exchange.body[:200]!r}",
+            )
         return
     if exchange.status != 200 or not isinstance(body, dict):
-        found.fail(f"{_pair(want)}: expected 200, got {exchange.status}", "status", expected="200",
-                   got=str(exchange.status))
+        found.fail(
+            f"{_pair(want)}: expected 200, got {exchange.status}", "status", expected="200", got=str(exchange.status)
+        )
         return
     problems = _canned_differences(body, first, second)
     if problems:
@@ -255,17 +279,21 @@ def named_examples(spec_path: Path) -> list[NamedExample]:
     return found
 
 
-@expectation("GOLD-2", Profile.GOLDEN, "Prefer: example=NAME returns exactly that example from openapi.yaml",
-             ExampleBody)
+@expectation(
+    "GOLD-2", Profile.GOLDEN, "Prefer: example=NAME returns exactly that example from openapi.yaml", ExampleBody
+)
 def answered_with_example(answer: Answer, found: Findings) -> None:
     """GOLD-2: the body is exactly the example's value, with its status."""
     example, exchange = answer.wanted(ExampleBody).example, answer.exchange
     body = _json(exchange)
     if exchange.status != example.status or body != example.value or not _same_types(body, example.value):
-        found.fail(f"example {example.name}: expected {example.status} {json.dumps(example.value)}, "
-                   f"got {exchange.status} {exchange.body[:300]!r}", "$",
-                   expected=f"{example.status} {json.dumps(example.value)}",
-                   got=f"{exchange.status} {exchange.body[:300]!r}")
+        found.fail(
+            f"example {example.name}: expected {example.status} {json.dumps(example.value)}, "
+            f"got {exchange.status} {exchange.body[:300]!r}",
+            "$",
+            expected=f"{example.status} {json.dumps(example.value)}",
+            got=f"{exchange.status} {exchange.body[:300]!r}",
+        )
 
 
 def _same_types(a: Any, b: Any) -> bool:

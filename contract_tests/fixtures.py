@@ -42,8 +42,9 @@ class Fixture:
 
     @property
     def content_type(self) -> str:
-        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}.get(self.format or "",
-                                                                                    "application/octet-stream")
+        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}.get(
+            self.format or "", "application/octet-stream"
+        )
 
 
 @cache

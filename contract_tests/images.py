@@ -74,8 +74,14 @@ def transform(data: bytes, edit: Transform) -> bytes:
     image = decode_upright(data)
     width, height = image.size
     left, top, right, bottom = edit.crop
-    image = image.crop((int(left * width), int(top * height), max(int(right * width), int(left * width) + 16),
-                        max(int(bottom * height), int(top * height) + 16)))
+    image = image.crop(
+        (
+            int(left * width),
+            int(top * height),
+            max(int(right * width), int(left * width) + 16),
+            max(int(bottom * height), int(top * height) + 16),
+        )
+    )
     new_size = (max(16, int(image.width * edit.scale)), max(16, int(image.height * edit.scale)))
     image = image.resize(new_size, Image.Resampling.BILINEAR)
     if edit.rotate:
@@ -172,8 +178,10 @@ def upscaled(photo: bytes, width: int) -> bytes:
     return encode(image.resize((width, height), Image.Resampling.BICUBIC), "JPEG", 88)
 
 
-_TEXT = (b"This is a plain text file, not a photograph. It has no image signature of any kind, "
-         b"so a face-verification service must refuse it as an unsupported image. ")
+_TEXT = (
+    b"This is a plain text file, not a photograph. It has no image signature of any kind, "
+    b"so a face-verification service must refuse it as an unsupported image. "
+)
 
 
 def not_image(kind: str, seed: int) -> bytes:

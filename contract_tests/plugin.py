@@ -39,28 +39,55 @@ from .verdict import TOKEN_REFUSED_MESSAGE, judge
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("facematch-kit", "Advanced Facematch contract-test kit")
-    group.addoption("--facematch-base-url", default=os.environ.get("FACEMATCH_BASE_URL"),
-                    help="base URL of the implementation (env FACEMATCH_BASE_URL)")
-    group.addoption("--facematch-token", default=os.environ.get("FACEMATCH_TOKEN"),
-                    help="bearer token to send (env FACEMATCH_TOKEN); minted for the mock when absent")
-    group.addoption("--facematch-jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET"),
-                    help="HS256 secret: mints the token and an expired one (default for the mock: its dev secret)")
+    group.addoption(
+        "--facematch-base-url",
+        default=os.environ.get("FACEMATCH_BASE_URL"),
+        help="base URL of the implementation (env FACEMATCH_BASE_URL)",
+    )
+    group.addoption(
+        "--facematch-token",
+        default=os.environ.get("FACEMATCH_TOKEN"),
+        help="bearer token to send (env FACEMATCH_TOKEN); minted for the mock when absent",
+    )
+    group.addoption(
+        "--facematch-jwt-secret",
+        default=os.environ.get("FACEMATCH_JWT_SECRET"),
+        help="HS256 secret: mints the token and an expired one (default for the mock: its dev secret)",
+    )
     group.addoption("--facematch-profile", choices=PROFILES, default=Profile.CONTRACT.value, help="how much to check")
-    group.addoption("--facematch-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
-                    help="generated examples per property test")
+    group.addoption(
+        "--facematch-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, help="generated examples per property test"
+    )
     group.addoption("--facematch-seed", type=int, default=None, help="seed for every generated request")
-    group.addoption("--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR,
-                    help="fixture photos and their manifest")
-    group.addoption("--facematch-no-token-checks", action="store_true",
-                    help="skip malformed/expired/badly signed token checks (for servers that accept any token)")
-    group.addoption("--facematch-skip-st-check", action="append", default=[], metavar="NAME",
-                    help="turn off one of schemathesis's own checks (repeatable)")
+    group.addoption(
+        "--facematch-fixtures-dir", type=Path, default=DEFAULT_DIR, help="fixture photos and their manifest"
+    )
+    group.addoption(
+        "--facematch-no-token-checks",
+        action="store_true",
+        help="skip malformed/expired/badly signed token checks (for servers that accept any token)",
+    )
+    group.addoption(
+        "--facematch-skip-st-check",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="turn off one of schemathesis's own checks (repeatable)",
+    )
     group.addoption("--facematch-report", type=Path, default=None, help="write the Markdown report here")
     group.addoption("--facematch-junit", type=Path, default=None, help="write the per-rule JUnit XML here")
-    group.addoption("--facematch-timeout", type=float, default=60.0,
-                    help="seconds to wait for one answer; a request that takes longer stops the run (ERROR)")
-    group.addoption("--facematch-json", type=Path, default=None,
-                    help="write the machine-readable JSON report (verdict, per-rule counts, evidence) here")
+    group.addoption(
+        "--facematch-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for one answer; a request that takes longer stops the run (ERROR)",
+    )
+    group.addoption(
+        "--facematch-json",
+        type=Path,
+        default=None,
+        help="write the machine-readable JSON report (verdict, per-rule counts, evidence) here",
+    )
 
 
 def build_config(config: pytest.Config) -> KitConfig:
@@ -76,10 +103,13 @@ def build_config(config: pytest.Config) -> KitConfig:
         if secret is None and looks_like_the_mock(base_url):
             secret = DEV_JWT_SECRET
         if secret is None:
-            CURRENT.recorder.add_problem(KitProblem(
-                ProblemKind.NO_TOKEN,
-                f"no token for {base_url}: pass --token TOKEN, or --jwt-secret SECRET to mint one "
-                "(only the facematch-kit mock gets one minted by default)"))
+            CURRENT.recorder.add_problem(
+                KitProblem(
+                    ProblemKind.NO_TOKEN,
+                    f"no token for {base_url}: pass --token TOKEN, or --jwt-secret SECRET to mint one "
+                    "(only the facematch-kit mock gets one minted by default)",
+                )
+            )
     if not token and secret is not None:
         token = mint_token(secret, subject="facematch-contract-kit")
     fixtures_dir = config.getoption("facematch_fixtures_dir")
@@ -125,9 +155,12 @@ def probe_token(base_url: str, token: str, fixtures_dir: Path, timeout: float) -
     if face is None:
         return False
     try:
-        response = requests.post(base_url + OPERATION_PATH, headers={"Authorization": f"Bearer {token}"},
-                                 files={"image1": (face.name, face.data, "application/octet-stream")},
-                                 timeout=timeout)
+        response = requests.post(
+            base_url + OPERATION_PATH,
+            headers={"Authorization": f"Bearer {token}"},
+            files={"image1": (face.name, face.data, "application/octet-stream")},
+            timeout=timeout,
+        )
     except requests.RequestException:
         return False  # the tests meet the same failure and record it with its request
     return response.status_code == 401
@@ -150,13 +183,21 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         CURRENT.config = build_config(config)
     except Exception as error:  # any failure of the kit itself is a verdict, not a traceback
-        CURRENT.recorder.add_problem(KitProblem(
-            ProblemKind.KIT_ERROR, f"the kit crashed while starting: {type(error).__name__}: {str(error)[:300]}"))
+        CURRENT.recorder.add_problem(
+            KitProblem(
+                ProblemKind.KIT_ERROR, f"the kit crashed while starting: {type(error).__name__}: {str(error)[:300]}"
+            )
+        )
         CURRENT.config = KitConfig(
-            base_url=str(config.getoption("facematch_base_url")).rstrip("/"), token="",
-            profile=config.getoption("facematch_profile"), max_examples=config.getoption("facematch_max_examples"),
-            seed=config.getoption("facematch_seed") or 0, report=config.getoption("facematch_report"),
-            junit=config.getoption("facematch_junit"), json=config.getoption("facematch_json"))
+            base_url=str(config.getoption("facematch_base_url")).rstrip("/"),
+            token="",
+            profile=config.getoption("facematch_profile"),
+            max_examples=config.getoption("facematch_max_examples"),
+            seed=config.getoption("facematch_seed") or 0,
+            report=config.getoption("facematch_report"),
+            junit=config.getoption("facematch_junit"),
+            json=config.getoption("facematch_json"),
+        )
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -171,8 +212,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_report_header(config: pytest.Config) -> str | None:
     kit = CURRENT.config
     if kit is not None:
-        return (f"facematch-kit: {kit.base_url} profile={kit.profile} max-examples={kit.max_examples} "
-                f"seed={kit.seed}")
+        return f"facematch-kit: {kit.base_url} profile={kit.profile} max-examples={kit.max_examples} seed={kit.seed}"
     return None
 
 
@@ -210,16 +250,23 @@ def pytest_runtest_makereport(
     error = call.excinfo.value
     if report.skipped or isinstance(error, (AssertionError, KitError)):
         return
-    CURRENT.recorder.add_problem(KitProblem(
-        ProblemKind.KIT_ERROR, f"the kit's test {item.nodeid} crashed in {call.when}: "
-                               f"{type(error).__name__}: {str(error)[:300]}"))
+    CURRENT.recorder.add_problem(
+        KitProblem(
+            ProblemKind.KIT_ERROR,
+            f"the kit's test {item.nodeid} crashed in {call.when}: {type(error).__name__}: {str(error)[:300]}",
+        )
+    )
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if CURRENT.config is not None and report.failed:
-        CURRENT.recorder.add_problem(KitProblem(
-            ProblemKind.KIT_ERROR, f"the kit could not collect {report.nodeid or 'its tests'}: "
-                                   f"{str(report.longrepr).strip().splitlines()[-1][:300]}"))
+        CURRENT.recorder.add_problem(
+            KitProblem(
+                ProblemKind.KIT_ERROR,
+                f"the kit could not collect {report.nodeid or 'its tests'}: "
+                f"{str(report.longrepr).strip().splitlines()[-1][:300]}",
+            )
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -231,8 +278,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         CURRENT.recorder.add_problem(KitProblem(ProblemKind.KIT_ERROR, "the run was interrupted"))
     judgement = judge(CURRENT.recorder, kit.profile)
     CURRENT.judgement = judgement
-    info = RunInfo(base_url=kit.base_url, profile=kit.profile, seed=kit.seed, max_examples=kit.max_examples,
-                   seconds=time.time() - CURRENT.started)
+    info = RunInfo(
+        base_url=kit.base_url,
+        profile=kit.profile,
+        seed=kit.seed,
+        max_examples=kit.max_examples,
+        seconds=time.time() - CURRENT.started,
+    )
     for path, write in ((kit.report, write_markdown), (kit.junit, write_junit), (kit.json, write_json)):
         if path is not None:
             write(path, judgement, CURRENT.recorder, info)

@@ -44,15 +44,22 @@ def contract_sha256(path: Path = SPEC_PATH) -> str:
 
 def render_markdown(judgement: Judgement, recorder: Recorder, info: RunInfo) -> str:
     lines = _md_summary(judgement, info) + _md_tables(judgement, info) + _md_first_examples(judgement)
-    lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
-                   "of the size shown."), ""]
+    lines += [
+        "",
+        ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo of the size shown."),
+        "",
+    ]
     return "\n".join(lines)
 
 
 def _md_summary(judgement: Judgement, info: RunInfo) -> list[str]:
     """The verdict and its cause, why the run could not be judged (if so), and the run's facts."""
-    lines = ["# Advanced Facematch contract report", "", f"**Verdict: {judgement.verdict.title}** - {judgement.cause}",
-             ""]
+    lines = [
+        "# Advanced Facematch contract report",
+        "",
+        f"**Verdict: {judgement.verdict.title}** - {judgement.cause}",
+        "",
+    ]
     if judgement.verdict is not Verdict.ERROR:
         holding = f"{judgement.rules_holding} of {len(judgement.rules)} rules hold"
         lines += [f"Conformance score {judgement.score:.0f}% ({holding}).", ""]
@@ -60,18 +67,21 @@ def _md_summary(judgement: Judgement, info: RunInfo) -> list[str]:
         lines += ["## Why the run could not be judged", ""]
         lines += [f"- {problem.kind.value}: {problem.message}" for problem in judgement.problems]
         lines.append("")
-    return [*lines,
-            "| | |", "|---|---|",
-            f"| Base URL | `{info.base_url}` |",
-            f"| Profile | {info.profile} |",
-            f"| Seed | {info.seed} (repeat with `--seed {info.seed}`) |",
-            f"| Examples per property | {info.max_examples} |",
-            f"| Requests sent | {judgement.requests} |",
-            f"| Duration | {info.seconds:.1f} s |",
-            f"| Kit | facematch-kit {__version__} |",
-            f"| Contract SHA-256 | `{contract_sha256()}` |",
-            f"| Date | {time.strftime('%Y-%m-%d %H:%M:%S %Z')} |",
-            ""]
+    return [
+        *lines,
+        "| | |",
+        "|---|---|",
+        f"| Base URL | `{info.base_url}` |",
+        f"| Profile | {info.profile} |",
+        f"| Seed | {info.seed} (repeat with `--seed {info.seed}`) |",
+        f"| Examples per property | {info.max_examples} |",
+        f"| Requests sent | {judgement.requests} |",
+        f"| Duration | {info.seconds:.1f} s |",
+        f"| Kit | facematch-kit {__version__} |",
+        f"| Contract SHA-256 | `{contract_sha256()}` |",
+        f"| Date | {time.strftime('%Y-%m-%d %H:%M:%S %Z')} |",
+        "",
+    ]
 
 
 _MD_ROW_HEADER = "| What it says | Result | Responses checked | Failed | Warnings |"
@@ -82,12 +92,22 @@ def _md_tables(judgement: Judgement, info: RunInfo) -> list[str]:
     lines = ["## Rules", "", "| Rule " + _MD_ROW_HEADER, "|---|---|---|---:|---:|---:|"]
     lines += [_row(r) for r in judgement.rules]
     if judgement.expectations:
-        lines += ["", f"## Profile expectations ({info.profile})", "", "| Check " + _MD_ROW_HEADER,
-                  "|---|---|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"## Profile expectations ({info.profile})",
+            "",
+            "| Check " + _MD_ROW_HEADER,
+            "|---|---|---|---:|---:|---:|",
+        ]
         lines += [_row(r) for r in judgement.expectations]
     if judgement.tools:
-        lines += ["", "## Schemathesis checks", "",
-                  "| Check | Responses checked | Failed | Also broke a rule (counted there) |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Schemathesis checks",
+            "",
+            "| Check | Responses checked | Failed | Also broke a rule (counted there) |",
+            "|---|---:|---:|---:|",
+        ]
         lines += [f"| `{t.name}` | {t.checked} | {len(t.failures)} | {t.covered} |" for t in judgement.tools]
     return lines
 
@@ -104,12 +124,19 @@ def _md_first_examples(judgement: Judgement) -> list[str]:
             if item is None:
                 continue
             record, finding = item
-            lines += [f"### {row.id} {kind}", "",
-                      f"- Request: {record.about}",
-                      f"- Status: {record.exchange.status}",
-                      f"- Field: `{finding.field or '-'}`",
-                      f"- Problem: {finding.message}",
-                      "", "```sh", record.curl, "```", ""]
+            lines += [
+                f"### {row.id} {kind}",
+                "",
+                f"- Request: {record.about}",
+                f"- Status: {record.exchange.status}",
+                f"- Field: `{finding.field or '-'}`",
+                f"- Problem: {finding.message}",
+                "",
+                "```sh",
+                record.curl,
+                "```",
+                "",
+            ]
     for tool in failing_tools:
         record, finding = tool.failures[0]
         lines += [f"### schemathesis `{tool.name}` fails", "", finding.message, "", "```sh", record.curl, "```", ""]
@@ -131,17 +158,27 @@ def write_markdown(path: Path, judgement: Judgement, recorder: Recorder, info: R
 
 
 def render_junit(judgement: Judgement, recorder: Recorder, info: RunInfo) -> ET.Element:
-    suite = ET.Element("testsuite", name="facematch-contract", timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                       time=f"{info.seconds:.3f}")
+    suite = ET.Element(
+        "testsuite", name="facematch-contract", timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"), time=f"{info.seconds:.3f}"
+    )
     props = ET.SubElement(suite, "properties")
-    for key, value in (("verdict", judgement.verdict.value), ("cause", judgement.cause),
-                       ("base_url", info.base_url), ("profile", info.profile), ("seed", str(info.seed)),
-                       ("max_examples", str(info.max_examples)), ("score", f"{judgement.score:.1f}"),
-                       ("kit_version", __version__), ("contract_sha256", contract_sha256())):
+    for key, value in (
+        ("verdict", judgement.verdict.value),
+        ("cause", judgement.cause),
+        ("base_url", info.base_url),
+        ("profile", info.profile),
+        ("seed", str(info.seed)),
+        ("max_examples", str(info.max_examples)),
+        ("score", f"{judgement.score:.1f}"),
+        ("kit_version", __version__),
+        ("contract_sha256", contract_sha256()),
+    ):
         ET.SubElement(props, "property", name=key, value=value)
-    outcomes = [_junit_row(suite, f"facematch.{classname}", row)
-                for classname, rows in (("rules", judgement.rules), ("expectations", judgement.expectations))
-                for row in rows]
+    outcomes = [
+        _junit_row(suite, f"facematch.{classname}", row)
+        for classname, rows in (("rules", judgement.rules), ("expectations", judgement.expectations))
+        for row in rows
+    ]
     outcomes += [_junit_tool(suite, tool) for tool in judgement.tools]
     for problem in judgement.problems:
         case = ET.SubElement(suite, "testcase", classname="facematch.kit", name=f"not judged: {problem.kind.value}")
@@ -162,17 +199,25 @@ def _junit_row(suite: ET.Element, classname: str, row: Row) -> str:
         counted = "failures"
         record, finding = row.first
         failure = ET.SubElement(case, "failure", message=f"{row.id}: {finding.message}", type="ContractViolation")
-        failure.text = (f"{row.failed} of {row.checked} responses broke {row.id}.\n"
-                        f"field: {finding.field}\nstatus: {record.exchange.status}\n"
-                        f"reproduce: {record.curl}\n")
+        failure.text = (
+            f"{row.failed} of {row.checked} responses broke {row.id}.\n"
+            f"field: {finding.field}\nstatus: {record.exchange.status}\n"
+            f"reproduce: {record.curl}\n"
+        )
     elif row.status is Outcome.NOT_EXERCISED:
         counted = "errors"
-        ET.SubElement(case, "error", type="NotJudged",
-                      message=f"{row.id} was not judged: no response in this run could exercise it")
+        ET.SubElement(
+            case,
+            "error",
+            type="NotJudged",
+            message=f"{row.id} was not judged: no response in this run could exercise it",
+        )
     if row.first_warning is not None:
         out = ET.SubElement(case, "system-out")
-        out.text = (f"warning ({row.warned} responses): {row.first_warning[1].message}\n"
-                    f"reproduce: {row.first_warning[0].curl}\n")
+        out.text = (
+            f"warning ({row.warned} responses): {row.first_warning[1].message}\n"
+            f"reproduce: {row.first_warning[0].curl}\n"
+        )
     return counted
 
 
@@ -208,10 +253,22 @@ def _row_json(row: Row) -> dict[str, Any]:
     first: dict[str, Any] | None = None
     if row.first is not None:
         record, finding = row.first
-        first = {"request": record.about, "status": record.exchange.status, "field": finding.field,
-                 "message": finding.message, "curl": record.curl}
-    return {"id": row.id, "summary": row.summary, "status": row.status.value, "checked": row.checked,
-            "failed": row.failed, "warned": row.warned, "first_failure": first}
+        first = {
+            "request": record.about,
+            "status": record.exchange.status,
+            "field": finding.field,
+            "message": finding.message,
+            "curl": record.curl,
+        }
+    return {
+        "id": row.id,
+        "summary": row.summary,
+        "status": row.status.value,
+        "checked": row.checked,
+        "failed": row.failed,
+        "warned": row.warned,
+        "first_failure": first,
+    }
 
 
 def _tool_json(tool: ToolRow) -> dict[str, Any]:
@@ -219,8 +276,13 @@ def _tool_json(tool: ToolRow) -> dict[str, Any]:
     if tool.failures:
         record, finding = tool.failures[0]
         first = {"message": finding.message, "curl": record.curl}
-    return {"name": tool.name, "checked": tool.checked, "failed": len(tool.failures), "covered_by_rules": tool.covered,
-            "first_failure": first}
+    return {
+        "name": tool.name,
+        "checked": tool.checked,
+        "failed": len(tool.failures),
+        "covered_by_rules": tool.covered,
+        "first_failure": first,
+    }
 
 
 def render_json(judgement: Judgement, recorder: Recorder, info: RunInfo) -> dict[str, Any]:

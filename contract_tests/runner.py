@@ -31,17 +31,37 @@ class CheckRun:
     extra_pytest_args: tuple[str, ...] = ()
 
     def pytest_args(self, seed: int) -> list[str]:
-        args = [str(KIT_DIR), "-p", "facematch", "-p", "no:cacheprovider", "--rootdir", str(KIT_DIR),
-                # The kit's own modules are imported before pytest starts: nothing to rewrite.
-                "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                "--facematch-base-url", self.base_url, "--facematch-profile", self.profile,
-                "--facematch-max-examples", str(self.max_examples), "--facematch-seed", str(seed),
-                "--facematch-timeout", str(self.timeout)]
+        args = [
+            str(KIT_DIR),
+            "-p",
+            "facematch",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(KIT_DIR),
+            # The kit's own modules are imported before pytest starts: nothing to rewrite.
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            "--facematch-base-url",
+            self.base_url,
+            "--facematch-profile",
+            self.profile,
+            "--facematch-max-examples",
+            str(self.max_examples),
+            "--facematch-seed",
+            str(seed),
+            "--facematch-timeout",
+            str(self.timeout),
+        ]
         args += ["-v"] if self.verbose else ["-q", "-r", "fE"]
-        for flag, value in (("--facematch-token", self.token), ("--facematch-jwt-secret", self.jwt_secret),
-                            ("--facematch-report", self.report), ("--facematch-junit", self.junit),
-                            ("--facematch-json", self.json),
-                            ("--facematch-fixtures-dir", self.fixtures_dir)):
+        for flag, value in (
+            ("--facematch-token", self.token),
+            ("--facematch-jwt-secret", self.jwt_secret),
+            ("--facematch-report", self.report),
+            ("--facematch-junit", self.junit),
+            ("--facematch-json", self.json),
+            ("--facematch-fixtures-dir", self.fixtures_dir),
+        ):
             if value is not None:
                 args += [flag, str(value)]
         if not self.token_checks:
@@ -66,8 +86,10 @@ def run(check: CheckRun) -> int:
         print(f"\nfacematch check: ERROR: not judged - the kit did not run (pytest exit status {code})")
         return Verdict.ERROR.exit_code
     print(f"\nfacematch check: {judgement.verdict.title} - {judgement.cause}")
-    print(f"  against {check.base_url} (profile {check.profile}, seed {seed}, {judgement.requests} requests, "
-          f"{elapsed:.1f} s)")
+    print(
+        f"  against {check.base_url} (profile {check.profile}, seed {seed}, {judgement.requests} requests, "
+        f"{elapsed:.1f} s)"
+    )
     for label, path in (("Markdown report", check.report), ("JUnit XML", check.junit), ("JSON report", check.json)):
         if path is not None and path.is_file():
             print(f"  {label}: {path}")

@@ -38,16 +38,28 @@ class Leniency:
 
 
 LENIENCIES: tuple[Leniency, ...] = (
-    Leniency("/components/parameters/CorrelationId/schema", ("minLength", "maxLength", "pattern"),
-             "upstream: 'Optional correlation id for logs' - it fixes no length or alphabet, so a server may "
-             "accept and echo any value; refusing odd ones (422) is the mock's choice"),
-    Leniency("/components/headers/CorrelationId/schema", ("minLength", "maxLength"),
-             "an echoed correlation id has the form the client sent; only the mock limits it"),
-    Leniency("/components/schemas/AdvancedFacematchRequest", ("additionalProperties",),
-             "upstream names image1, image2 and unique_id but does not say other form fields are refused; "
-             "ignoring them is as conforming as the mock's 422"),
-    Leniency("/components/schemas/AdvancedFacematchRequest/properties/unique_id", ("maxLength",),
-             "upstream gives unique_id no length limit; 128 characters is the mock's choice"),
+    Leniency(
+        "/components/parameters/CorrelationId/schema",
+        ("minLength", "maxLength", "pattern"),
+        "upstream: 'Optional correlation id for logs' - it fixes no length or alphabet, so a server may "
+        "accept and echo any value; refusing odd ones (422) is the mock's choice",
+    ),
+    Leniency(
+        "/components/headers/CorrelationId/schema",
+        ("minLength", "maxLength"),
+        "an echoed correlation id has the form the client sent; only the mock limits it",
+    ),
+    Leniency(
+        "/components/schemas/AdvancedFacematchRequest",
+        ("additionalProperties",),
+        "upstream names image1, image2 and unique_id but does not say other form fields are refused; "
+        "ignoring them is as conforming as the mock's 422",
+    ),
+    Leniency(
+        "/components/schemas/AdvancedFacematchRequest/properties/unique_id",
+        ("maxLength",),
+        "upstream gives unique_id no length limit; 128 characters is the mock's choice",
+    ),
 )
 
 

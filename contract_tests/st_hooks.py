@@ -47,8 +47,11 @@ def image_bytes() -> st.SearchStrategy[bytes]:
     from .strategies import photos
 
     faces = fixtures.faces(fixtures.load())
-    return photos("image", faces).map(lambda upload: upload.data).filter(
-        lambda data: images.size_fate(len(data)) is FateName.USABLE)
+    return (
+        photos("image", faces)
+        .map(lambda upload: upload.data)
+        .filter(lambda data: images.size_fate(len(data)) is FateName.USABLE)
+    )
 
 
 def register_strategies() -> None:

@@ -92,8 +92,9 @@ def usable_requests(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest:
     fields = (("unique_id", draw(unique_ids)),) if draw(st.booleans()) else ()
     correlation = draw(st.one_of(st.none(), correlation_ids))
     fate = _fate_of(uploads)
-    return KitRequest("two photos" if two else "one photo", tuple(uploads), fields, correlation_id=correlation,
-                      fate=fate)
+    return KitRequest(
+        "two photos" if two else "one photo", tuple(uploads), fields, correlation_id=correlation, fate=fate
+    )
 
 
 def _fate_of(uploads: list[Upload]) -> FateName:
@@ -123,13 +124,19 @@ def broken_images(draw: st.DrawFn, name: str, faces: tuple[Fixture, ...]) -> tup
         return FateName.NOT_IMAGE, upload(name, images.not_image(what, seed), ext_format, f"{what} bytes, not an image")
     if kind == "huge":
         source = draw(photos(name, faces))
-        return FateName.HUGE_IMAGE, Upload(name, images.huge_image(source.data), source.filename, source.content_type,
-                                    f"{source.about}, padded to 11 MiB")
+        return FateName.HUGE_IMAGE, Upload(
+            name,
+            images.huge_image(source.data),
+            source.filename,
+            source.content_type,
+            f"{source.about}, padded to 11 MiB",
+        )
     source = draw(photos(name, faces))
     fraction = draw(st.floats(0.3, 0.8))
     data = images.truncated(source.data, fraction)
-    return FateName.TRUNCATED_IMAGE, Upload(name, data, source.filename, source.content_type,
-                                     f"{source.about} cut to {fraction:.0%}")
+    return FateName.TRUNCATED_IMAGE, Upload(
+        name, data, source.filename, source.content_type, f"{source.about} cut to {fraction:.0%}"
+    )
 
 
 @st.composite
@@ -144,8 +151,9 @@ def broken_image_requests(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitReq
         fate, first = draw(broken_images("image1", faces))
         uploads = (first,) if draw(st.booleans()) else (first, draw(photos("image2", faces)))
     correlation = draw(st.one_of(st.none(), correlation_ids))
-    return KitRequest(f"broken {'image2' if broken_second else 'image1'}", uploads, correlation_id=correlation,
-                      fate=fate)
+    return KitRequest(
+        f"broken {'image2' if broken_second else 'image1'}", uploads, correlation_id=correlation, fate=fate
+    )
 
 
 @st.composite
@@ -155,8 +163,9 @@ def not_the_operation(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest
     if draw(st.booleans()):
         uploads = (draw(photos("image2", faces)),) if draw(st.booleans()) else ()
         fields = (("unique_id", draw(unique_ids)),) if draw(st.booleans()) or not uploads else ()
-        return KitRequest("multipart form without image1", uploads, fields, correlation_id=correlation,
-                          fate=FateName.MISSING_IMAGE1)
+        return KitRequest(
+            "multipart form without image1", uploads, fields, correlation_id=correlation, fate=FateName.MISSING_IMAGE1
+        )
     kind = draw(st.sampled_from(("json", "urlencoded", "text", "octet")))
     body, ctype = {
         "json": (json.dumps({"image1": "aGVsbG8="}).encode(), "application/json"),
@@ -164,8 +173,13 @@ def not_the_operation(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest
         "text": (b"image1", "text/plain"),
         "octet": (images.tiny_image(1) * 3, "application/octet-stream"),
     }[kind]
-    return KitRequest(f"{kind} body instead of multipart", correlation_id=correlation, fate=FateName.NOT_MULTIPART,
-                      raw_body=body, raw_content_type=ctype)
+    return KitRequest(
+        f"{kind} body instead of multipart",
+        correlation_id=correlation,
+        fate=FateName.NOT_MULTIPART,
+        raw_body=body,
+        raw_content_type=ctype,
+    )
 
 
 @st.composite

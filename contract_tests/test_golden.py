@@ -33,13 +33,25 @@ def golden_profile(kit: KitConfig) -> None:
 def test_fixtures_get_their_canned_outcome(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     every = fixtures.load(kit.fixtures_dir)
     for fixture in every:
-        client.send(KitRequest(f"golden {fixture.name}", (photo("image1", fixture),),
-                               fate=images.size_fate(fixture.size),
-                               expects=(Expectation("GOLD-1", CannedOutcome(fixture)),)), TEST)
+        client.send(
+            KitRequest(
+                f"golden {fixture.name}",
+                (photo("image1", fixture),),
+                fate=images.size_fate(fixture.size),
+                expects=(Expectation("GOLD-1", CannedOutcome(fixture)),),
+            ),
+            TEST,
+        )
     faces = [f for f in every if f.canned.liveness]
     for a, b in combinations(faces, 2):
-        client.send(KitRequest(f"golden {a.name}+{b.name}", (photo("image1", a), photo("image2", b)),
-                               expects=(Expectation("GOLD-1", CannedOutcome(a, b)),)), TEST)
+        client.send(
+            KitRequest(
+                f"golden {a.name}+{b.name}",
+                (photo("image1", a), photo("image2", b)),
+                expects=(Expectation("GOLD-1", CannedOutcome(a, b)),),
+            ),
+            TEST,
+        )
     failing = [r for r in recorder.for_test(TEST) if r.failures]
     assert not failing, explain(failing)
 
@@ -50,9 +62,14 @@ def test_named_example(example: NamedExample, kit: KitConfig, client: Client, re
     two = isinstance(example.value, dict) and (example.value.get("image2") or {}).get("input_provided") == "True"
     uploads = (photo("image1", face),) + ((photo("image2", face),) if two else ())
     # The mock answers with the example whatever the photos are: no fate is fixed by the photos.
-    request = KitRequest(f"example {example.name}", uploads, headers=(("Prefer", f"example={example.name}"),),
-                         correlation_id=f"example-{example.name}", fate=None,
-                         expects=(Expectation("GOLD-2", ExampleBody(example)),))
+    request = KitRequest(
+        f"example {example.name}",
+        uploads,
+        headers=(("Prefer", f"example={example.name}"),),
+        correlation_id=f"example-{example.name}",
+        fate=None,
+        expects=(Expectation("GOLD-2", ExampleBody(example)),),
+    )
     record = client.send(request, f"{TEST}-example")
     assert not record.failures, explain([record])
 

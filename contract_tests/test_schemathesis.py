@@ -28,18 +28,20 @@ TEST = "schemathesis"
 
 
 def schemathesis_config(kit: KitConfig) -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict({
-        "seed": kit.seed,
-        "base-url": kit.base_url,
-        "generation": {"max-examples": kit.max_examples, "no-shrink": True, "database": "none"},
-        "checks": {
-            # A schema-valid photo may hold no usable face: 400 is the right answer for it.
-            "positive_data_acceptance": {"expected-statuses": st_hooks.POSITIVE_DATA_STATUSES},
-            **{name: {"enabled": False} for name in (*NOT_APPLICABLE_CHECKS, *kit.skip_st_checks)},
-        },
-        # The stateful phase needs links between operations; this API has one operation.
-        "phases": {"stateful": {"enabled": False}},
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": kit.seed,
+            "base-url": kit.base_url,
+            "generation": {"max-examples": kit.max_examples, "no-shrink": True, "database": "none"},
+            "checks": {
+                # A schema-valid photo may hold no usable face: 400 is the right answer for it.
+                "positive_data_acceptance": {"expected-statuses": st_hooks.POSITIVE_DATA_STATUSES},
+                **{name: {"enabled": False} for name in (*NOT_APPLICABLE_CHECKS, *kit.skip_st_checks)},
+            },
+            # The stateful phase needs links between operations; this API has one operation.
+            "phases": {"stateful": {"enabled": False}},
+        }
+    )
 
 
 # Built at import time from the kit's settings (known once pytest is configured).
@@ -58,11 +60,18 @@ def test_schemathesis(case: StCase, kit: KitConfig, client: Client, recorder: Re
     builtin = enabled_builtin_checks(case)
     failures: list[Finding] = []
     try:
-        case.validate_response(response, headers=headers, excluded_checks=RULE_CHECKS,
-                               transport_kwargs={"base_url": kit.base_url, "headers": headers})
+        case.validate_response(
+            response,
+            headers=headers,
+            excluded_checks=RULE_CHECKS,
+            transport_kwargs={"base_url": kit.base_url, "headers": headers},
+        )
     except (AssertionError, BaseExceptionGroup) as error:
-        failures = [Finding(name, Severity.FAIL, message) for name, message in describe(error)
-                    if not excused(name, case, response, kit.profile)]
+        failures = [
+            Finding(name, Severity.FAIL, message)
+            for name, message in describe(error)
+            if not excused(name, case, response, kit.profile)
+        ]
     recorder.add_tool_result(record, builtin, failures)
     problems = [f"{f.rule}: {f.message}" for f in failures]
     if record.failures:

@@ -29,8 +29,9 @@ def semantic_profile(kit: KitConfig) -> None:
 def _send(client: Client, label: str, expects: Expectation, *pair: fixtures.Fixture) -> None:
     # One fixture or two: zip stops at the last one given.
     uploads = tuple(photo(name, f) for name, f in zip(("image1", "image2"), pair, strict=False))
-    client.send(KitRequest(label, uploads, correlation_id="semantic-" + "-".join(label.split()),
-                           expects=(expects,)), TEST)
+    client.send(
+        KitRequest(label, uploads, correlation_id="semantic-" + "-".join(label.split()), expects=(expects,)), TEST
+    )
 
 
 def same_person_pairs(kit: KitConfig) -> list[tuple[fixtures.Fixture, fixtures.Fixture]]:
@@ -45,8 +46,12 @@ def same_person_pairs(kit: KitConfig) -> list[tuple[fixtures.Fixture, fixtures.F
 
 def test_no_face_is_refused(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     for fixture in fixtures.with_tag(fixtures.load(kit.fixtures_dir), "no_face"):
-        _send(client, f"no face {fixture.name}", Expectation("SEM-1", Status(400, f"{fixture.name} shows no face")),
-              fixture)
+        _send(
+            client,
+            f"no face {fixture.name}",
+            Expectation("SEM-1", Status(400, f"{fixture.name} shows no face")),
+            fixture,
+        )
     _assert_clean(recorder, "SEM-1")
 
 
@@ -70,8 +75,9 @@ def test_different_people_do_not_match(kit: KitConfig, client: Client, recorder:
 
 def test_one_real_face_is_accepted(kit: KitConfig, client: Client, recorder: Recorder) -> None:
     for first, _ in same_person_pairs(kit):
-        _send(client, f"one face {first.name}", Expectation("SEM-4", Status(200, f"{first.name} is a clear face")),
-              first)
+        _send(
+            client, f"one face {first.name}", Expectation("SEM-4", Status(200, f"{first.name} is a clear face")), first
+        )
     _assert_clean(recorder, "SEM-4")
 
 

@@ -15,7 +15,7 @@ def bad_signature(token: str) -> str:
         return token + "x"
     middle = len(signature) // 2
     swapped = "A" if signature[middle] != "A" else "B"
-    return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1:]}"
+    return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,14 @@ class TokenCases:
             "Bearer with a three-part token that is not a JWT": (FateName.MALFORMED_TOKEN, "Bearer a.b.c"),
             "Basic credentials instead of a bearer token": (FateName.MALFORMED_TOKEN, "Basic dXNlcjpwYXNz"),
             "a JWT whose signature was altered": (FateName.BAD_SIGNATURE, f"Bearer {bad_signature(self.valid)}"),
-            "a JWT signed with another secret": (FateName.BAD_SIGNATURE,
-                                                 f"Bearer {mint_token('not-the-right-secret-' + 'x' * 16)}"),
+            "a JWT signed with another secret": (
+                FateName.BAD_SIGNATURE,
+                f"Bearer {mint_token('not-the-right-secret-' + 'x' * 16)}",
+            ),
         }
         if self.secret is not None:
             cases["a correctly signed JWT that expired an hour ago"] = (
-                FateName.EXPIRED_TOKEN, f"Bearer {mint_token(self.secret, expires_in=-3600)}")
+                FateName.EXPIRED_TOKEN,
+                f"Bearer {mint_token(self.secret, expires_in=-3600)}",
+            )
         return cases

@@ -82,6 +82,7 @@ def tally(recorder: Recorder, profile: str) -> tuple[list[Row], list[Row], list[
     expectations = {check.id: Row(check.id, check.summary) for check in expectations_of(profile)}
     tools = {name: ToolRow(name, checked) for name, checked in sorted(recorder.tool_checked.items())}
     for record in recorder.records:
+
         def kept(finding: Finding, record: Record = record) -> tuple[Record, Finding]:
             return record, finding
 
@@ -124,18 +125,25 @@ def judge(recorder: Recorder, profile: str) -> Judgement:
             cause += f" (and not exercised: {', '.join(unexercised)})"
     elif unexercised:
         verdict = Verdict.ERROR
-        cause = (f"no response exercised {', '.join(unexercised)}: those rules were not judged "
-                 "(raise --max-examples, or check that the service can give those answers)")
+        cause = (
+            f"no response exercised {', '.join(unexercised)}: those rules were not judged "
+            "(raise --max-examples, or check that the service can give those answers)"
+        )
         problems.append(KitProblem(ProblemKind.NOT_EXERCISED, cause))
     elif not recorder.records:
         verdict, cause = Verdict.ERROR, "no request was sent: nothing was judged"
     else:
         verdict = Verdict.PASS
-        cause = (f"every rule held: {len(rules)} rules and {len(expectations)} profile expectations, "
-                 f"each exercised (fewest responses for one rule: {min(r.checked for r in rules + expectations)})")
-    return Judgement(verdict, cause, tuple(rules), tuple(expectations), tuple(tools), tuple(problems),
-                     len(recorder.records))
+        cause = (
+            f"every rule held: {len(rules)} rules and {len(expectations)} profile expectations, "
+            f"each exercised (fewest responses for one rule: {min(r.checked for r in rules + expectations)})"
+        )
+    return Judgement(
+        verdict, cause, tuple(rules), tuple(expectations), tuple(tools), tuple(problems), len(recorder.records)
+    )
 
 
-TOKEN_REFUSED_MESSAGE = ("the token was refused: every request got 401 - pass --token TOKEN, or --jwt-secret "
-                         "SECRET to mint one with the server's secret")
+TOKEN_REFUSED_MESSAGE = (
+    "the token was refused: every request got 401 - pass --token TOKEN, or --jwt-secret "
+    "SECRET to mint one with the server's secret"
+)

@@ -29,8 +29,11 @@ def add_token(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     token.add_argument("--expires-in", type=int, default=3600, help="seconds until exp; 0 for no exp claim")
     token.add_argument("--subject", default="facematch-dev", help="the sub claim")
-    token.add_argument("--jwt-secret", default=os.environ.get("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
-                       help="HS256 secret (env FACEMATCH_JWT_SECRET)")
+    token.add_argument(
+        "--jwt-secret",
+        default=os.environ.get("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
+        help="HS256 secret (env FACEMATCH_JWT_SECRET)",
+    )
     token.set_defaults(func=_print_token)
 
 

@@ -41,7 +41,13 @@ UNIQUE_ID_ROLE = "unique_id"
 ARCHIVE_EXTENSIONS = (".zip", ".jar", ".apk", ".7z", ".rar", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst")
 #: Leading bytes of common archive formats (refused whatever the entry's name).
 ARCHIVE_MAGIC = (
-    b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
 )
 #: Entries that archivers add on their own; skipped without a word.
 JUNK_PARTS = ("__MACOSX",)
@@ -73,6 +79,7 @@ class ArchiveLimits:
 
     def inflated_budget(self, archive_bytes: int) -> int:
         return min(self.max_total_bytes, max(self.inflation_floor, self.max_inflation_ratio * archive_bytes))
+
     #: Bytes one entry may decompress to (above the contract's 10 MiB image maximum, so an
     #: implementation's answer to a too-large image can still be recorded).
     max_entry_bytes: int = 16 * 1024 * 1024
@@ -296,16 +303,16 @@ class InputArchive:
     def _check_expansion(self, name: str, size: int, total: int) -> None:
         limits = self.limits
         if size > limits.max_entry_bytes:
-            raise ArchiveRefused(
-                f"entry {name!r} expands past the per-entry limit of {limits.max_entry_bytes} bytes"
-            )
+            raise ArchiveRefused(f"entry {name!r} expands past the per-entry limit of {limits.max_entry_bytes} bytes")
         if total > self.inflated_budget:
             raise ArchiveRefused(f"the archive expands past {self._budget_text()}")
 
     def _budget_text(self) -> str:
         limits = self.limits
-        return (f"{self.inflated_budget} bytes, its inflated-size budget ({limits.max_inflation_ratio}x its own "
-                f"{self.archive_bytes} bytes, at least {limits.inflation_floor}, at most {limits.max_total_bytes})")
+        return (
+            f"{self.inflated_budget} bytes, its inflated-size budget ({limits.max_inflation_ratio}x its own "
+            f"{self.archive_bytes} bytes, at least {limits.inflation_floor}, at most {limits.max_total_bytes})"
+        )
 
     # -- use -----------------------------------------------------------------------------
     @property
@@ -383,8 +390,9 @@ def discover(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Dis
                 continue
         elif ext not in IMAGE_EXTENSIONS:
             shown = ext or "no extension"
-            slot.bad.append((name, role,
-                             f"{role} has an unsupported extension ({shown}); use .jpg .jpeg .png or .webp"))
+            slot.bad.append(
+                (name, role, f"{role} has an unsupported extension ({shown}); use .jpg .jpeg .png or .webp")
+            )
             continue
         slot.files.setdefault(role, []).append(name)
 

@@ -58,24 +58,50 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("input", type=Path, metavar="INPUT.zip", help="the archive of cases")
-    parser.add_argument("--output", "-o", type=Path, required=True, metavar="OUT.zip",
-                        help="where to write the results archive (replaced if it exists)")
-    parser.add_argument("--base-url", default=env("FACEMATCH_BASE_URL", "http://127.0.0.1:8080"),
-                        help="the implementation's base URL (default: %(default)s; env FACEMATCH_BASE_URL)")
-    parser.add_argument("--path", default=OPERATION_PATH,
-                        help="the operation's path under the base URL (default: %(default)s)")
-    parser.add_argument("--token", default=env("FACEMATCH_TOKEN"),
-                        help="bearer token to send (env FACEMATCH_TOKEN); default: mint one with --jwt-secret")
-    parser.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
-                        help="HS256 secret used to mint a token when --token is not given "
-                             "(default: the mock's development secret; env FACEMATCH_JWT_SECRET)")
-    parser.add_argument("--concurrency", "-c", type=_positive, default=DEFAULT_CONCURRENCY,
-                        help="requests in flight at once (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds to wait for each answer (default: %(default)s)")
-    parser.add_argument("--retries", type=_non_negative, default=RunOptions.retries,
-                        help="further attempts after a connection error or timeout, with exponential "
-                             "backoff from 0.25 s (default: %(default)s)")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        metavar="OUT.zip",
+        help="where to write the results archive (replaced if it exists)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=env("FACEMATCH_BASE_URL", "http://127.0.0.1:8080"),
+        help="the implementation's base URL (default: %(default)s; env FACEMATCH_BASE_URL)",
+    )
+    parser.add_argument(
+        "--path", default=OPERATION_PATH, help="the operation's path under the base URL (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--token",
+        default=env("FACEMATCH_TOKEN"),
+        help="bearer token to send (env FACEMATCH_TOKEN); default: mint one with --jwt-secret",
+    )
+    parser.add_argument(
+        "--jwt-secret",
+        default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
+        help="HS256 secret used to mint a token when --token is not given "
+        "(default: the mock's development secret; env FACEMATCH_JWT_SECRET)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        "-c",
+        type=_positive,
+        default=DEFAULT_CONCURRENCY,
+        help="requests in flight at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for each answer (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--retries",
+        type=_non_negative,
+        default=RunOptions.retries,
+        help="further attempts after a connection error or timeout, with exponential "
+        "backoff from 0.25 s (default: %(default)s)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress and no summary on stderr")
     parser.set_defaults(func=handler)
 
@@ -116,8 +142,10 @@ class ProgressReport:
                 self.last_draw = now
                 width = 30
                 filled = int(width * done / total) if total else width
-                self.stream.write(f"\rbulk [{'#' * filled}{'.' * (width - filled)}] "
-                                  f"{done}/{total} {100 * done // max(total, 1)}% {rate:.1f} cases/s ")
+                self.stream.write(
+                    f"\rbulk [{'#' * filled}{'.' * (width - filled)}] "
+                    f"{done}/{total} {100 * done // max(total, 1)}% {rate:.1f} cases/s "
+                )
                 if done == total:
                     self.stream.write("\n")
                 self.stream.flush()
@@ -125,8 +153,11 @@ class ProgressReport:
                 decile = 10 * done // max(total, 1)
                 if decile > self.last_decile or done == total:
                     self.last_decile = decile
-                    print(f"bulk: {done}/{total} cases ({100 * done // max(total, 1)}%), {rate:.1f} cases/s",
-                          file=self.stream, flush=True)
+                    print(
+                        f"bulk: {done}/{total} cases ({100 * done // max(total, 1)}%), {rate:.1f} cases/s",
+                        file=self.stream,
+                        flush=True,
+                    )
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -153,8 +184,10 @@ def handler(args: argparse.Namespace) -> int:
     options = RunOptions(concurrency=args.concurrency, retries=args.retries)
     with archive:
         count = len(archive.cases)
-        say(f"bulk: {count} case(s) to send to {args.base_url.rstrip('/')}{args.path}"
-            + (f", {len(archive.refused_cases)} that cannot be sent" if archive.problems else ""))
+        say(
+            f"bulk: {count} case(s) to send to {args.base_url.rstrip('/')}{args.path}"
+            + (f", {len(archive.refused_cases)} that cannot be sent" if archive.problems else "")
+        )
         progress = None if args.quiet or not count else ProgressReport(err, count)
         try:
             run = run_cases(archive, sender, options, progress)
@@ -168,8 +201,10 @@ def handler(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     statuses = ", ".join(f"{status}: {count}" for status, count in _by_status(run).items())
     not_sent = run.not_sent_cases
-    say(f"bulk: {run.total} case(s), {len(run.answers)} sent ({statuses or 'none'}), "
-        f"{len(not_sent)} not sent, {run.seconds:.1f} s -> {output}")
+    say(
+        f"bulk: {run.total} case(s), {len(run.answers)} sent ({statuses or 'none'}), "
+        f"{len(not_sent)} not sent, {run.seconds:.1f} s -> {output}"
+    )
     if not_sent:
         for problem in run.not_sent[:10]:
             say(f"  not sent: {problem.case or problem.entry}: {problem.reason}")

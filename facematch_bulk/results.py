@@ -135,13 +135,15 @@ def results_csv(run: RunResult, columns: list[str]) -> bytes:
     for row in _rows(run):
         answer = row.answer
         body = answer.body if answer is not None and 200 <= answer.status < 300 else None
-        table.append([
-            row.case,
-            cell(row.unique_id),
-            str(answer.status) if answer else "",
-            *(cell(lookup(body, column)) for column in columns),
-            cell(row.error),
-        ])
+        table.append(
+            [
+                row.case,
+                cell(row.unique_id),
+                str(answer.status) if answer else "",
+                *(cell(lookup(body, column)) for column in columns),
+                cell(row.error),
+            ]
+        )
     return _csv_text(header, table)
 
 
@@ -153,12 +155,14 @@ def results_jsonl(run: RunResult) -> bytes:
         if answer is None:
             record.update({"sent": False, "status": None, "response": None, "error": row.error})
         else:
-            record.update({
-                "sent": True,
-                "status": answer.status,
-                "correlation_id": correlation_id(answer.case),
-                "response": answer.body,
-            })
+            record.update(
+                {
+                    "sent": True,
+                    "status": answer.status,
+                    "correlation_id": correlation_id(answer.case),
+                    "response": answer.body,
+                }
+            )
             if answer.text is not None:
                 record["response_text"] = answer.text
             if row.error is not None:
@@ -182,9 +186,7 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 def summary(run: RunResult, *, target: str, input_name: str) -> dict[str, Any]:
     by_status = Counter(str(answer.status) for answer in run.answers)
     by_overall = Counter(
-        cell(lookup(answer.body, "overall_result")) or "missing"
-        for answer in run.answers
-        if 200 <= answer.status < 300
+        cell(lookup(answer.body, "overall_result")) or "missing" for answer in run.answers if 200 <= answer.status < 300
     )
     not_sent_cases = run.not_sent_cases
     finished = run.started + timedelta(seconds=run.seconds)
@@ -257,4 +259,3 @@ def write_archive(destination: Path, members: dict[str, bytes]) -> None:
 
 def write_results(destination: Path, run: RunResult, columns: list[str], *, target: str, input_name: str) -> None:
     write_archive(destination, archive_members(run, columns, target=target, input_name=input_name))
-

@@ -137,8 +137,9 @@ class HttpSender:
     def send(self, case: Case, image1: bytes, image2: bytes | None) -> Reply:
         request = case_request(self.url, case, image1, image2, self.headers)
         try:
-            response = self._session().post(request.url, files=request.files, headers=request.headers,
-                                            timeout=self.timeout)
+            response = self._session().post(
+                request.url, files=request.files, headers=request.headers, timeout=self.timeout
+            )
         except (requests.ConnectionError, requests.Timeout) as error:
             raise SendFailed(_transport_reason(error)) from error
         except requests.RequestException as error:
@@ -172,8 +173,14 @@ def _transport_reason(error: Exception) -> str:
     if isinstance(error, requests.Timeout):
         return "no answer within the timeout"
     text = str(error)
-    for marker in ("Connection refused", "Connection reset", "Name or service not known",
-                   "No route to host", "Remote end closed connection", "Broken pipe"):
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Name or service not known",
+        "No route to host",
+        "Remote end closed connection",
+        "Broken pipe",
+    ):
         if marker in text:
             return marker.lower()
     return "connection failed"

@@ -21,10 +21,21 @@ from pathlib import Path
 
 FORMAT_VERSION = 1
 #: Response headers a replay never repeats: they describe one connection or one moment.
-UNREPEATED_HEADERS = frozenset({
-    "connection", "keep-alive", "transfer-encoding", "content-length", "date", "server",
-    "proxy-connection", "trailer", "upgrade", "te", "x-contract-violation",
-})
+UNREPEATED_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "date",
+        "server",
+        "proxy-connection",
+        "trailer",
+        "upgrade",
+        "te",
+        "x-contract-violation",
+    }
+)
 #: Headers never written to a cassette, in either direction.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
@@ -61,31 +72,37 @@ class CassetteEntry:
 
     def replay_headers(self) -> list[tuple[str, str]]:
         """The recorded response headers a replay sends again."""
-        return [(name, value) for name, value in self.headers
-                if name.lower() not in UNREPEATED_HEADERS and name.lower() not in SECRET_HEADERS]
+        return [
+            (name, value)
+            for name, value in self.headers
+            if name.lower() not in UNREPEATED_HEADERS and name.lower() not in SECRET_HEADERS
+        ]
 
     def to_json(self) -> str:
         try:
             body, encoding = self.body.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             body, encoding = base64.b64encode(self.body).decode("ascii"), "base64"
-        return json.dumps({
-            "format": FORMAT_VERSION,
-            "recorded_at": self.recorded_at,
-            "request": {
-                "method": self.method,
-                "path": self.path,
-                "image1_sha256": self.image1_sha256,
-                "image2_sha256": self.image2_sha256,
-                "parts": [vars(part) for part in self.parts],
+        return json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "recorded_at": self.recorded_at,
+                "request": {
+                    "method": self.method,
+                    "path": self.path,
+                    "image1_sha256": self.image1_sha256,
+                    "image2_sha256": self.image2_sha256,
+                    "parts": [vars(part) for part in self.parts],
+                },
+                "response": {
+                    "status": self.status,
+                    "headers": [[name, value] for name, value in self.headers if name.lower() not in SECRET_HEADERS],
+                    "body": body,
+                    "body_encoding": encoding,
+                },
             },
-            "response": {
-                "status": self.status,
-                "headers": [[name, value] for name, value in self.headers if name.lower() not in SECRET_HEADERS],
-                "body": body,
-                "body_encoding": encoding,
-            },
-        }, indent=2)
+            indent=2,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> CassetteEntry:

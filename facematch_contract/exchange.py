@@ -70,8 +70,12 @@ class Fate:
 FATES: dict[FateName, Fate] = {
     f.name: f
     for f in (
-        Fate(FateName.USABLE, "ERR-1", (),
-             "a well-formed request with a valid token: 200, or 400 if an image is unusable"),
+        Fate(
+            FateName.USABLE,
+            "ERR-1",
+            (),
+            "a well-formed request with a valid token: 200, or 400 if an image is unusable",
+        ),
         Fate(FateName.EMPTY_IMAGE, "ERR-1", (400,), "an image part with no bytes"),
         Fate(FateName.TINY_IMAGE, "ERR-1", (400,), "an image part clearly under 1 KB (< 700 bytes)"),
         Fate(FateName.HUGE_IMAGE, "ERR-1", (400,), "an image part clearly over 10 MiB (> 10.5 MiB)"),

@@ -53,8 +53,9 @@ class Registry(Generic[Subject]):
     def __init__(self) -> None:
         self._checks: dict[str, Check[Subject]] = {}
 
-    def check(self, check_id: str, summary: str, *, when: tuple[Guard[Subject], ...] = ()
-              ) -> Callable[[Body[Subject]], Body[Subject]]:
+    def check(
+        self, check_id: str, summary: str, *, when: tuple[Guard[Subject], ...] = ()
+    ) -> Callable[[Body[Subject]], Body[Subject]]:
         def register(body: Body[Subject]) -> Body[Subject]:
             if check_id in self._checks:
                 raise ValueError(f"check {check_id} is registered twice")

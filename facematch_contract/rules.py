@@ -30,8 +30,23 @@ from .registry import Check, Guard, Registry
 from .verdicts import Finding, Findings, RuleVerdict, Severity
 
 __all__ = [
-    "CATALOGUE", "FATES", "RULES", "RULE_IDS", "Exchange", "Fate", "FateName", "Finding", "Part", "Rule",
-    "RuleVerdict", "Seen", "Severity", "check_exchange", "curl_line", "evaluate", "valid_correlation_id",
+    "CATALOGUE",
+    "FATES",
+    "RULES",
+    "RULE_IDS",
+    "Exchange",
+    "Fate",
+    "FateName",
+    "Finding",
+    "Part",
+    "Rule",
+    "RuleVerdict",
+    "Seen",
+    "Severity",
+    "check_exchange",
+    "curl_line",
+    "evaluate",
+    "valid_correlation_id",
 ]
 
 FLAGS = ("True", "False")
@@ -151,14 +166,18 @@ def has_image_result(result: str) -> Guard[Seen]:
 
 
 def overall_result_is(flag: str) -> Guard[Seen]:
-    return Guard(f'overall_result "{flag}" and a well-formed overall_confidence',
-                 lambda seen: seen.get("overall_result") == flag and well_formed(seen, "overall_confidence"))
+    return Guard(
+        f'overall_result "{flag}" and a well-formed overall_confidence',
+        lambda seen: seen.get("overall_result") == flag and well_formed(seen, "overall_confidence"),
+    )
 
 
 def concerns(owner: str, status: int) -> Guard[Seen]:
     """The answer is ``status``, or the request's fate belongs to ``owner`` (an ERR-* rule)."""
-    return Guard(f"a {status} answer or a fate of {owner}",
-                 lambda seen: seen.status == status or (seen.ex.fixed is not None and seen.ex.fixed.rule == owner))
+    return Guard(
+        f"a {status} answer or a fate of {owner}",
+        lambda seen: seen.status == status or (seen.ex.fixed is not None and seen.ex.fixed.rule == owner),
+    )
 
 
 WELL_FORMED_OVERALL = Guard[Seen]("a well-formed overall_result", lambda seen: well_formed(seen, "overall_result"))
@@ -172,8 +191,9 @@ def shape_1(seen: Seen, found: Findings) -> None:
     """SHAPE-1: exactly the five top-level keys, and exactly the keys of each block."""
     doc = seen.doc
     if not isinstance(doc, dict):
-        found.fail(f"expected a JSON object, got {type(doc).__name__}", "$", expected="a JSON object",
-                   got=type(doc).__name__)
+        found.fail(
+            f"expected a JSON object, got {type(doc).__name__}", "$", expected="a JSON object", got=type(doc).__name__
+        )
         return
     _check_keys(found, doc, TOP_KEYS, "")
     for block, keys in (("image1", IMAGE_KEYS), ("image2", IMAGE_KEYS), (MATCH_BLOCK, MATCH_KEYS)):
@@ -181,8 +201,9 @@ def shape_1(seen: Seen, found: Findings) -> None:
         if value is MISSING:
             continue
         if not isinstance(value, dict):
-            found.fail(f"expected {block} to be an object, got {fmt(value)}", block, expected="an object",
-                       got=fmt(value))
+            found.fail(
+                f"expected {block} to be an object, got {fmt(value)}", block, expected="an object", got=fmt(value)
+            )
             continue
         _check_keys(found, value, keys, block + ".")
 
@@ -190,12 +211,15 @@ def shape_1(seen: Seen, found: Findings) -> None:
 def _check_keys(found: Findings, obj: dict[str, Any], keys: tuple[str, ...], prefix: str) -> None:
     for key in keys:
         if key not in obj:
-            found.fail(f"expected key {prefix}{key}, it is missing", prefix + key, expected="present",
-                       got=fmt(MISSING))
+            found.fail(f"expected key {prefix}{key}, it is missing", prefix + key, expected="present", got=fmt(MISSING))
     for key in obj:
         if key not in keys:
-            found.fail(f"unexpected key {prefix}{key} (allowed: {', '.join(keys)})", prefix + key,
-                       expected="absent", got=fmt(obj[key]))
+            found.fail(
+                f"unexpected key {prefix}{key} (allowed: {', '.join(keys)})",
+                prefix + key,
+                expected="absent",
+                got=fmt(obj[key]),
+            )
 
 
 #: (path, predicate, description) for every typed field of a 200 body.
@@ -248,8 +272,9 @@ def type_1(seen: Seen, found: Findings) -> None:
             found.fail(f"expected {wanted}, got {fmt(value)}", ".".join(path), expected=wanted, got=fmt(value))
 
 
-def _expect_at(seen: Seen, found: Findings, path: tuple[str, ...], ok: Callable[[Any], bool], wanted: str,
-               why: str = "") -> None:
+def _expect_at(
+    seen: Seen, found: Findings, path: tuple[str, ...], ok: Callable[[Any], bool], wanted: str, why: str = ""
+) -> None:
     """A finding when the well-formed value at ``path`` is not what ``ok`` accepts."""
     if not well_formed(seen, *path):
         return  # absent or of the wrong form: SHAPE-1's or TYPE-1's finding
@@ -278,12 +303,14 @@ def _image_blocks_with_result(seen: Seen, result: str) -> Iterable[str]:
 def live_1(seen: Seen, found: Findings) -> None:
     """LIVE-1: an image whose result is fake has confidence 0."""
     for block in _image_blocks_with_result(seen, "fake"):
-        _expect_at(seen, found, (block, "confidence"), lambda v: v is not None and v == 0, "0",
-                   f"{block} is fake")
+        _expect_at(seen, found, (block, "confidence"), lambda v: v is not None and v == 0, "0", f"{block} is fake")
 
 
-@rule("LIVE-2", "a real image's prediction_confidence equals its confidence",
-      when=(SUCCESS_BODY, has_image_result("real")))
+@rule(
+    "LIVE-2",
+    "a real image's prediction_confidence equals its confidence",
+    when=(SUCCESS_BODY, has_image_result("real")),
+)
 def live_2(seen: Seen, found: Findings) -> None:
     """LIVE-2: for a real image, a non-null prediction_confidence equals confidence."""
     for block in _image_blocks_with_result(seen, "real"):
@@ -293,12 +320,17 @@ def live_2(seen: Seen, found: Findings) -> None:
         if pred is None or conf is None:
             continue  # a null confidence on a real image is IMG1-1's or TWO-1's concern
         if abs(pred - conf) > SCORE_TOLERANCE:
-            found.fail(f"{block} is real, so prediction_confidence must equal confidence ({fmt(conf)}), "
-                       f"got {fmt(pred)}", f"{block}.prediction_confidence", expected=fmt(conf), got=fmt(pred))
+            found.fail(
+                f"{block} is real, so prediction_confidence must equal confidence ({fmt(conf)}), got {fmt(pred)}",
+                f"{block}.prediction_confidence",
+                expected=fmt(conf),
+                got=fmt(pred),
+            )
 
 
-@rule("ONE-1", "one-photo mode fills image2 and the match block with the fixed N/A values",
-      when=(SUCCESS_BODY, ONE_PHOTO))
+@rule(
+    "ONE-1", "one-photo mode fills image2 and the match block with the fixed N/A values", when=(SUCCESS_BODY, ONE_PHOTO)
+)
 def one_1(seen: Seen, found: Findings) -> None:
     """ONE-1: without image2, the image2 and match blocks are the fixed "not provided" values."""
     for block, expected in (("image2", ONE_IMAGE_IMAGE2), (MATCH_BLOCK, ONE_IMAGE_MATCH)):
@@ -342,21 +374,27 @@ def _active_gates(seen: Seen) -> list[tuple[str, str]] | None:
     return [(path, passing) for path, passing, _ in gates]
 
 
-@rule("OVR-1", 'overall_result is "True" exactly when every active gate passes',
-      when=(SUCCESS_BODY, WELL_FORMED_OVERALL))
+@rule(
+    "OVR-1", 'overall_result is "True" exactly when every active gate passes', when=(SUCCESS_BODY, WELL_FORMED_OVERALL)
+)
 def ovr_1(seen: Seen, found: Findings) -> None:
     """OVR-1: overall_result is "True" exactly when every active gate passes."""
     gates = _active_gates(seen)
     if gates is None:
         return
-    failing = [f"{path} is {fmt(seen.get(*path.split('.')))}" for path, want in gates
-               if seen.get(*path.split(".")) != want]
+    failing = [
+        f"{path} is {fmt(seen.get(*path.split('.')))}" for path, want in gates if seen.get(*path.split(".")) != want
+    ]
     expected = "False" if failing else "True"
     got = seen.get("overall_result")
     if got != expected:
         why = "; ".join(failing) if failing else "every active gate passes (" + ", ".join(p for p, _ in gates) + ")"
-        found.fail(f'expected overall_result "{expected}" because {why}, got {fmt(got)}', "overall_result",
-                   expected=fmt(expected), got=fmt(got))
+        found.fail(
+            f'expected overall_result "{expected}" because {why}, got {fmt(got)}',
+            "overall_result",
+            expected=fmt(expected),
+            got=fmt(got),
+        )
 
 
 @rule("OVR-2", 'overall_result "False" has overall_confidence 0', when=(overall_result_is("False"),))
@@ -364,12 +402,19 @@ def ovr_2(seen: Seen, found: Findings) -> None:
     """OVR-2: when overall_result is "False", overall_confidence is 0."""
     value = seen.get("overall_confidence")
     if value is None or value != 0:
-        found.fail(f'overall_result is "False", so overall_confidence must be 0, got {fmt(value)}',
-                   "overall_confidence", expected="0", got=fmt(value))
+        found.fail(
+            f'overall_result is "False", so overall_confidence must be 0, got {fmt(value)}',
+            "overall_confidence",
+            expected="0",
+            got=fmt(value),
+        )
 
 
-@rule("OVR-3", 'overall_result "True" has overall_confidence in (0, 100] (bounds advisory)',
-      when=(overall_result_is("True"),))
+@rule(
+    "OVR-3",
+    'overall_result "True" has overall_confidence in (0, 100] (bounds advisory)',
+    when=(overall_result_is("True"),),
+)
 def ovr_3(seen: Seen, found: Findings) -> None:
     """OVR-3: when overall_result is "True", overall_confidence is in (0, 100].
 
@@ -377,8 +422,12 @@ def ovr_3(seen: Seen, found: Findings) -> None:
     """
     value = seen.get("overall_confidence")
     if value is None or not 0 < value <= 100:
-        found.fail(f'overall_result is "True", so overall_confidence must be in (0, 100], got {fmt(value)}',
-                   "overall_confidence", expected="a number in (0, 100]", got=fmt(value))
+        found.fail(
+            f'overall_result is "True", so overall_confidence must be in (0, 100], got {fmt(value)}',
+            "overall_confidence",
+            expected="a number in (0, 100]",
+            got=fmt(value),
+        )
         return
     paths = [("image1", "confidence")]
     if seen.ex.sent_image2:
@@ -388,9 +437,13 @@ def ovr_3(seen: Seen, found: Findings) -> None:
         return
     low, high = min(scores), max(scores)
     if not low - AGGREGATE_TOLERANCE <= value <= high + AGGREGATE_TOLERANCE:
-        found.warn(f"overall_confidence {fmt(value)} is outside the active gates' confidences "
-                   f"[{fmt(low)}, {fmt(high)}] (advisory)", "overall_confidence",
-                   expected=f"[{fmt(low)}, {fmt(high)}]", got=fmt(value))
+        found.warn(
+            f"overall_confidence {fmt(value)} is outside the active gates' confidences "
+            f"[{fmt(low)}, {fmt(high)}] (advisory)",
+            "overall_confidence",
+            expected=f"[{fmt(low)}, {fmt(high)}]",
+            got=fmt(value),
+        )
 
 
 # --- error rules ------------------------------------------------------------------------------
@@ -402,13 +455,21 @@ def _check_status(seen: Seen, found: Findings) -> None:
     if fate is None or seen.status >= 500:
         return  # nothing fixed; or a 5xx: ERR-4's finding
     if fate.rule == found.rule and fate.statuses and seen.status not in fate.statuses:
-        found.fail(f"sent {fate.summary}: expected status {fate.expected}, got {seen.status}", "status",
-                   expected=fate.expected, got=str(seen.status))
+        found.fail(
+            f"sent {fate.summary}: expected status {fate.expected}, got {seen.status}",
+            "status",
+            expected=fate.expected,
+            got=str(seen.status),
+        )
     if not fate.statuses and seen.status not in (200, 400):
         owner = {401: "ERR-2", 422: "ERR-3"}.get(seen.status, "ERR-1")
         if owner == found.rule:
-            found.fail(f"sent {fate.summary}: expected status 200 or 400, got {seen.status}", "status",
-                       expected="200 or 400", got=str(seen.status))
+            found.fail(
+                f"sent {fate.summary}: expected status 200 or 400, got {seen.status}",
+                "status",
+                expected="200 or 400",
+                got=str(seen.status),
+            )
 
 
 def _check_message_body(seen: Seen, found: Findings, status: int) -> None:
@@ -417,8 +478,12 @@ def _check_message_body(seen: Seen, found: Findings, status: int) -> None:
         return
     doc = seen.doc
     if not isinstance(doc, dict) or set(doc) != {"msg"} or not isinstance(doc["msg"], str) or not doc["msg"]:
-        found.fail(f'a {status} body must be {{"msg": "<non-empty text>"}}, got {_clip(seen.ex.body)}', "$",
-                   expected='{"msg": "<non-empty text>"}', got=_clip(seen.ex.body))
+        found.fail(
+            f'a {status} body must be {{"msg": "<non-empty text>"}}, got {_clip(seen.ex.body)}',
+            "$",
+            expected='{"msg": "<non-empty text>"}',
+            got=_clip(seen.ex.body),
+        )
 
 
 @rule("ERR-1", 'an unusable image gets 400 {"msg": ...}', when=(concerns("ERR-1", 400),))
@@ -441,12 +506,20 @@ def err_3(seen: Seen, found: Findings) -> None:
     _check_status(seen, found)
     if seen.status == 422 and seen.json_ok:
         doc = seen.doc
-        ok = (isinstance(doc, dict) and set(doc) == {"detail", "message"} and isinstance(doc["detail"], dict)
-              and isinstance(doc["message"], str) and bool(doc["message"]))
+        ok = (
+            isinstance(doc, dict)
+            and set(doc) == {"detail", "message"}
+            and isinstance(doc["detail"], dict)
+            and isinstance(doc["message"], str)
+            and bool(doc["message"])
+        )
         if not ok:
-            found.fail('a 422 body must be {"detail": {...}, "message": "<non-empty text>"}, '
-                       f"got {_clip(seen.ex.body)}", "$",
-                       expected='{"detail": {...}, "message": "<non-empty text>"}', got=_clip(seen.ex.body))
+            found.fail(
+                f'a 422 body must be {{"detail": {{...}}, "message": "<non-empty text>"}}, got {_clip(seen.ex.body)}',
+                "$",
+                expected='{"detail": {...}, "message": "<non-empty text>"}',
+                got=_clip(seen.ex.body),
+            )
 
 
 _TRACEBACK = re.compile(
@@ -460,11 +533,16 @@ _TRACEBACK = re.compile(
 def err_4(seen: Seen, found: Findings) -> None:
     """ERR-4: never a 5xx, a stack trace, or a body that is not JSON."""
     if seen.status >= 500:
-        found.fail(f"expected no 5xx for any input, got {seen.status}", "status", expected="below 500",
-                   got=str(seen.status))
+        found.fail(
+            f"expected no 5xx for any input, got {seen.status}", "status", expected="below 500", got=str(seen.status)
+        )
     if not seen.json_ok:
-        found.fail(f"expected a JSON body, got {_clip(seen.ex.body)} ({seen.parse_error})", "$",
-                   expected="a JSON body", got=_clip(seen.ex.body))
+        found.fail(
+            f"expected a JSON body, got {_clip(seen.ex.body)} ({seen.parse_error})",
+            "$",
+            expected="a JSON body",
+            got=_clip(seen.ex.body),
+        )
     text = seen.ex.body.decode("utf-8", "replace")
     if _TRACEBACK.search(text):
         found.fail("the body contains a stack trace", "$", expected="no stack trace", got="a stack trace")
@@ -476,14 +554,22 @@ def hdr_1(seen: Seen, found: Findings) -> None:
     if seen.json_ok:
         ctype = _headers_get(seen.ex.response_headers, "Content-Type") or ""
         if ctype.split(";")[0].strip().lower() != "application/json":
-            found.fail(f"expected Content-Type application/json, got {ctype or 'none'!r}", "header:Content-Type",
-                       expected="application/json", got=ctype or None)
+            found.fail(
+                f"expected Content-Type application/json, got {ctype or 'none'!r}",
+                "header:Content-Type",
+                expected="application/json",
+                got=ctype or None,
+            )
     sent = seen.ex.sent_correlation_id
     if sent is not None and valid_correlation_id(sent):
         echoed = _headers_get(seen.ex.response_headers, "X-Correlation-ID")
         if echoed != sent:
-            found.fail(f"expected X-Correlation-ID {sent!r} echoed, got {echoed!r}", "header:X-Correlation-ID",
-                       expected=sent, got=echoed)
+            found.fail(
+                f"expected X-Correlation-ID {sent!r} echoed, got {echoed!r}",
+                "header:X-Correlation-ID",
+                expected=sent,
+                got=echoed,
+            )
 
 
 def valid_correlation_id(value: str) -> bool:

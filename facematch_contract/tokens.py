@@ -21,8 +21,9 @@ def _compact(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def mint_token(secret: str, *, subject: str = "facematch-dev", expires_in: int | None = 3600,
-               now: int | None = None) -> str:
+def mint_token(
+    secret: str, *, subject: str = "facematch-dev", expires_in: int | None = 3600, now: int | None = None
+) -> str:
     """An HS256 JWT with ``sub`` and ``iat``, and ``exp`` unless ``expires_in`` is None.
 
     A negative ``expires_in`` gives a token that expired that many seconds ago (issued an

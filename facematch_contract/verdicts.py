@@ -84,12 +84,14 @@ class Findings:
         self.rule = rule
         self.items: list[Finding] = []
 
-    def fail(self, message: str, field: str | None = None, *, expected: str | None = None,
-             got: str | None = None) -> None:
+    def fail(
+        self, message: str, field: str | None = None, *, expected: str | None = None, got: str | None = None
+    ) -> None:
         self.items.append(Finding(self.rule, Severity.FAIL, message, field, expected, got))
 
-    def warn(self, message: str, field: str | None = None, *, expected: str | None = None,
-             got: str | None = None) -> None:
+    def warn(
+        self, message: str, field: str | None = None, *, expected: str | None = None, got: str | None = None
+    ) -> None:
         self.items.append(Finding(self.rule, Severity.WARN, message, field, expected, got))
 
 

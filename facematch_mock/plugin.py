@@ -52,8 +52,13 @@ class RunningMock:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("facematch-mock", "the facematch_mock fixture (a running mock)")
-    group.addoption("--facematch-mock-arg", action="append", default=[], metavar="ARG",
-                    help="an extra option for `facematch serve` (repeat for more)")
+    group.addoption(
+        "--facematch-mock-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra option for `facematch serve` (repeat for more)",
+    )
 
 
 def _free_port() -> int:

@@ -32,24 +32,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "proxy",
         help="forward traffic to a real implementation and judge every answer against the contract",
         description="Forward every request to --upstream byte for byte; judge each answer of "
-                    "POST /advanced_facematch by the contract's rules, name broken rules in the "
-                    "X-Contract-Violation header, and write reports when stopped (SIGINT/SIGTERM).",
+        "POST /advanced_facematch by the contract's rules, name broken rules in the "
+        "X-Contract-Violation header, and write reports when stopped (SIGINT/SIGTERM).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    proxy.add_argument("--upstream", required=True, help="base URL of the implementation, e.g. https://vendor.example/sumi/v1")
-    proxy.add_argument("--host", default=env("FACEMATCH_PROXY_HOST", "127.0.0.1"),
-                       help="address to listen on (env FACEMATCH_PROXY_HOST)")
-    proxy.add_argument("--port", type=int, default=int(env("FACEMATCH_PROXY_PORT", "8081")),
-                       help="port to listen on (env FACEMATCH_PROXY_PORT)")
+    proxy.add_argument(
+        "--upstream", required=True, help="base URL of the implementation, e.g. https://vendor.example/sumi/v1"
+    )
+    proxy.add_argument(
+        "--host",
+        default=env("FACEMATCH_PROXY_HOST", "127.0.0.1"),
+        help="address to listen on (env FACEMATCH_PROXY_HOST)",
+    )
+    proxy.add_argument(
+        "--port",
+        type=int,
+        default=int(env("FACEMATCH_PROXY_PORT", "8081")),
+        help="port to listen on (env FACEMATCH_PROXY_PORT)",
+    )
     proxy.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the upstream (then 504)")
     proxy.add_argument("--insecure", action="store_true", help="do not verify the upstream's TLS certificate")
     proxy.add_argument("--report", type=Path, help="write a Markdown report here on exit")
     proxy.add_argument("--junit", type=Path, help="write a JUnit XML report (one test case per rule) here on exit")
     proxy.add_argument("--json", type=Path, help="write the JSON report (as GET /__proxy/report) here on exit")
-    proxy.add_argument("--record", type=Path, metavar="DIR",
-                       help="record every answer of the operation as a cassette entry (for facematch serve --replay)")
-    proxy.add_argument("--record-images", action="store_true",
-                       help="with --record: also store the image bytes (biometric data: keep the folder private)")
+    proxy.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="record every answer of the operation as a cassette entry (for facematch serve --replay)",
+    )
+    proxy.add_argument(
+        "--record-images",
+        action="store_true",
+        help="with --record: also store the image bytes (biometric data: keep the folder private)",
+    )
     proxy.add_argument("--quiet", action="store_true", help="no access log")
     proxy.set_defaults(func=run_proxy)
 
@@ -81,12 +97,18 @@ def run_proxy(args: argparse.Namespace) -> int:
     server.stopping.set()
     server.shutdown()
     if not server.wait_idle(DRAIN_SECONDS):
-        print("facematch proxy: requests still in flight after "
-              f"{DRAIN_SECONDS:g} s; reporting what was judged", file=sys.stderr)
+        print(
+            f"facematch proxy: requests still in flight after {DRAIN_SECONDS:g} s; reporting what was judged",
+            file=sys.stderr,
+        )
     server.server_close()
     write_reports(tally, args.report, args.junit, args.json)
     verdict = tally.verdict
     failing = tally.failing_rules()
-    print(f"facematch proxy: {verdict.value}: {tally.judged} answers judged"
-          + (f", rules broken: {', '.join(failing)}" if failing else ""), file=sys.stderr, flush=True)
+    print(
+        f"facematch proxy: {verdict.value}: {tally.judged} answers judged"
+        + (f", rules broken: {', '.join(failing)}" if failing else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     return EXIT_CODES[verdict]

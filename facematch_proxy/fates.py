@@ -48,8 +48,11 @@ def token_fate(authorization: str | None, now: float | None = None) -> FateName 
         return FateName.MALFORMED_TOKEN
     exp = claims.get("exp")
     # Generous leeway: only a token that expired well before now is called expired.
-    if (isinstance(exp, (int, float)) and not isinstance(exp, bool)
-            and exp < (time.time() if now is None else now) - 300):
+    if (
+        isinstance(exp, (int, float))
+        and not isinstance(exp, bool)
+        and exp < (time.time() if now is None else now) - 300
+    ):
         return FateName.EXPIRED_TOKEN
     return None
 

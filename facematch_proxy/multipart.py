@@ -127,9 +127,9 @@ class FormScanner:
         if self.state is _State.PREAMBLE:
             at = self.buf.find(self.delimiter)
             if at < 0:
-                self.buf = self.buf[-len(self.delimiter):]
+                self.buf = self.buf[-len(self.delimiter) :]
                 return False
-            self.buf = self.buf[at + len(self.delimiter):]
+            self.buf = self.buf[at + len(self.delimiter) :]
             self.state = _State.AFTER_DELIMITER
             return True
         if self.state is _State.AFTER_DELIMITER:
@@ -147,7 +147,7 @@ class FormScanner:
             if self.buf[:end].strip(b" \t"):
                 self.state = _State.LOST
                 return False
-            self.buf = self.buf[end + 2:]
+            self.buf = self.buf[end + 2 :]
             self.state = _State.HEADERS
             return True
         if self.state is _State.HEADERS:
@@ -159,7 +159,7 @@ class FormScanner:
             if not self._open_part(self.buf[:end]):
                 self.state = _State.LOST
                 return False
-            self.buf = self.buf[end + 4:]
+            self.buf = self.buf[end + 4 :]
             self.state = _State.BODY
             return True
         if self.state is _State.BODY:
@@ -173,7 +173,7 @@ class FormScanner:
                 return False
             self._body(self.buf[:at])
             self._close_part()
-            self.buf = self.buf[at + len(self.delimiter):]
+            self.buf = self.buf[at + len(self.delimiter) :]
             self.state = _State.AFTER_DELIMITER
             return True
         return False

@@ -25,8 +25,9 @@ class Recorder:
         self._lock = threading.Lock()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    def record(self, method: str, path: str, form: ScannedForm | None, status: int,
-               headers: list[tuple[str, str]], body: bytes) -> Path | None:
+    def record(
+        self, method: str, path: str, form: ScannedForm | None, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> Path | None:
         if form is None or status == 401:
             return None
         image1, image2 = form.find("image1"), form.find("image2")
@@ -37,10 +38,16 @@ class Recorder:
             image2_sha256=image2.sha256 if image2 is not None else None,
             method=method,
             path=path,
-            parts=tuple(RecordedPart(p.part.name, p.part.size, p.part.filename, p.part.content_type,
-                                     p.sha256 if p.part.filename is not None or p.part.name in ("image1", "image2")
-                                     else None)
-                        for p in form.parts),
+            parts=tuple(
+                RecordedPart(
+                    p.part.name,
+                    p.part.size,
+                    p.part.filename,
+                    p.part.content_type,
+                    p.sha256 if p.part.filename is not None or p.part.name in ("image1", "image2") else None,
+                )
+                for p in form.parts
+            ),
             status=status,
             headers=tuple((name, value) for name, value in headers if name.lower() not in SECRET_HEADERS),
             body=body,

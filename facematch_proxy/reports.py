@@ -37,7 +37,8 @@ def render_markdown(tally: Tally) -> str:
         "",
         f"**Verdict: {summary['verdict']}** - {holding} of {len(rules)} rules hold on the traffic seen",
         "",
-        "| | |", "|---|---|",
+        "| | |",
+        "|---|---|",
         f"| Upstream | `{summary['upstream']}` |",
         f"| Requests forwarded | {summary['forwarded']} |",
         f"| Answers of the operation judged | {summary['judged']} |",
@@ -62,16 +63,26 @@ def render_markdown(tally: Tally) -> str:
         for kind, example in (("fails", row.first), ("warns", row.first_warning)):
             if example is None:
                 continue
-            lines += [f"### {row.id} {kind}", "",
-                      f"- Request: {example.method} {example.url}",
-                      f"- Status: {example.status}",
-                      f"- What the request fixes: {example.fate or 'nothing beyond the answer form'}",
-                      f"- Field: `{example.field or '-'}`",
-                      f"- Problem: {example.message}",
-                      f"- Seen at: {example.at}",
-                      "", "```sh", example.curl, "```", ""]
-    lines += ["", ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo "
-                   "of the size shown."), ""]
+            lines += [
+                f"### {row.id} {kind}",
+                "",
+                f"- Request: {example.method} {example.url}",
+                f"- Status: {example.status}",
+                f"- What the request fixes: {example.fate or 'nothing beyond the answer form'}",
+                f"- Field: `{example.field or '-'}`",
+                f"- Problem: {example.message}",
+                f"- Seen at: {example.at}",
+                "",
+                "```sh",
+                example.curl,
+                "```",
+                "",
+            ]
+    lines += [
+        "",
+        ("Reproduce a request: set `TOKEN` to a bearer token and replace each `@file` with a photo of the size shown."),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -82,8 +93,9 @@ def _row(row: RuleTally) -> str:
 
 def render_junit(tally: Tally) -> ET.Element:
     summary = tally.as_dict()
-    suite = ET.Element("testsuite", name="facematch-proxy", timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                       time=f"{summary['seconds']}")
+    suite = ET.Element(
+        "testsuite", name="facematch-proxy", timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"), time=f"{summary['seconds']}"
+    )
     props = ET.SubElement(suite, "properties")
     for key in ("upstream", "forwarded", "judged", "violating", "verdict"):
         ET.SubElement(props, "property", name=key, value=str(summary[key]))
@@ -95,15 +107,18 @@ def render_junit(tally: Tally) -> ET.Element:
             failures += 1
             example = row.first
             failure = ET.SubElement(case, "failure", message=f"{row.id}: {example.message}", type="ContractViolation")
-            failure.text = (f"{row.failed} of {row.checked} answers broke {row.id}.\n"
-                            f"field: {example.field}\nstatus: {example.status}\nreproduce: {example.curl}\n")
+            failure.text = (
+                f"{row.failed} of {row.checked} answers broke {row.id}.\n"
+                f"field: {example.field}\nstatus: {example.status}\nreproduce: {example.curl}\n"
+            )
         elif row.status is Outcome.NOT_EXERCISED:
             skipped += 1
             ET.SubElement(case, "skipped", message="no answer seen by the proxy could test this rule")
         if row.first_warning is not None:
             out = ET.SubElement(case, "system-out")
-            out.text = (f"warning ({row.warned} answers): {row.first_warning.message}\n"
-                        f"reproduce: {row.first_warning.curl}\n")
+            out.text = (
+                f"warning ({row.warned} answers): {row.first_warning.message}\nreproduce: {row.first_warning.curl}\n"
+            )
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))

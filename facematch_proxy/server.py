@@ -183,8 +183,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         try:
             # A known length within the limit is read as it is (no HOLD_LIMIT-sized buffer).
-            held = response.read() if response.length is not None and response.length <= HOLD_LIMIT \
+            held = (
+                response.read()
+                if response.length is not None and response.length <= HOLD_LIMIT
                 else response.read(HOLD_LIMIT + 1)
+            )
         except (OSError, http.client.HTTPException) as error:
             failure = classify(error, state.upstream)
             self._drop_connection()
@@ -229,8 +232,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if state.recorder is not None:
             state.recorder.record(self.command, target.path, form, response.status, kept, held)
 
-    def _exchange(self, body: BodyReader, chunked: bool, length: int | None, scanner: FormScanner | None
-                  ) -> tuple[http.client.HTTPResponse | None, Failure | None]:
+    def _exchange(
+        self, body: BodyReader, chunked: bool, length: int | None, scanner: FormScanner | None
+    ) -> tuple[http.client.HTTPResponse | None, Failure | None]:
         """Send the request upstream while reading it; the upstream's response or a failure.
 
         The body goes on in windows of up to :data:`SEND_WINDOW` bytes (the first one with
@@ -300,12 +304,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
         of the client, and no small trailing segment for Nagle to hold back)."""
         if self.close_connection and not any(n.lower() == "connection" for n, _ in headers):
             headers = [*headers, ("Connection", "close")]
-        head = "".join([f"{self.protocol_version} {status} {reason}\r\n",
-                        *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"])
+        head = "".join(
+            [
+                f"{self.protocol_version} {status} {reason}\r\n",
+                *(f"{name}: {value}\r\n" for name, value in headers),
+                "\r\n",
+            ]
+        )
         self.wfile.write(head.encode("latin-1", "replace") + data)
 
-    def _stream_or_close(self, response: http.client.HTTPResponse, headers: list[tuple[str, str]], started: float,
-                         note: str, first: bytes = b"") -> None:
+    def _stream_or_close(
+        self,
+        response: http.client.HTTPResponse,
+        headers: list[tuple[str, str]],
+        started: float,
+        note: str,
+        first: bytes = b"",
+    ) -> None:
         """:meth:`_stream`; when either side fails once the head is sent, all that is left is
         to close the client's connection (its answer is cut short, never made up)."""
         try:
@@ -354,8 +369,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         millis = (time.perf_counter() - started) * 1000
         # The request line and status only: never headers (Authorization) or bodies.
-        log.info('%s "%s %s" %s %.1fms %s', self.client_address[0], self.command, urlsplit(self.path).path,
-                 status, millis, note)
+        log.info(
+            '%s "%s %s" %s %.1fms %s',
+            self.client_address[0],
+            self.command,
+            urlsplit(self.path).path,
+            status,
+            millis,
+            note,
+        )
 
 
 def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

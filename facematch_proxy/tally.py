@@ -56,9 +56,16 @@ class Example:
     at: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"method": self.method, "url": self.url, "status": self.status,
-                "fate": None if self.fate is None else self.fate.value,
-                "field": self.field, "message": self.message, "curl": self.curl, "at": self.at}
+        return {
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "fate": None if self.fate is None else self.fate.value,
+            "field": self.field,
+            "message": self.message,
+            "curl": self.curl,
+            "at": self.at,
+        }
 
 
 #: One rule's counts over the traffic, with the first failing and first warning answer.
@@ -67,8 +74,12 @@ RuleTally = CheckTally[Example]
 
 def _rule_dict(row: RuleTally) -> dict[str, object]:
     return {
-        "id": row.id, "summary": row.summary, "status": row.status.value, "checked": row.checked,
-        "failed": row.failed, "warned": row.warned,
+        "id": row.id,
+        "summary": row.summary,
+        "status": row.status.value,
+        "checked": row.checked,
+        "failed": row.failed,
+        "warned": row.warned,
         "first_failure": row.first.as_dict() if row.first else None,
         "first_warning": row.first_warning.as_dict() if row.first_warning else None,
     }
@@ -105,8 +116,16 @@ class Tally:
 
         def example(finding: Finding) -> Example:
             curl[:] = curl or [curl_line(exchange)]
-            return Example(exchange.method, exchange.url, exchange.status, exchange.fate, finding.field,
-                           finding.message, curl[0], at)
+            return Example(
+                exchange.method,
+                exchange.url,
+                exchange.status,
+                exchange.fate,
+                finding.field,
+                finding.message,
+                curl[0],
+                at,
+            )
 
         with self._lock:
             self.judged += 1

@@ -15,10 +15,19 @@ from urllib.parse import urlsplit
 from .tally import UpstreamFailure
 
 #: Headers that describe one connection (RFC 9110 section 7.6.1), never forwarded as they are.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "transfer-encoding", "upgrade",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -88,20 +97,24 @@ def classify(error: BaseException, upstream: Upstream) -> Failure:
     """The client's answer for a failure talking to the upstream."""
     where = f"{upstream.host_header}"
     if isinstance(error, (TimeoutError, socket.timeout)):
-        return Failure(UpstreamFailure.TIMEOUT, 504,
-                       f"upstream timeout: {where} did not answer within {upstream.timeout:g} s")
+        return Failure(
+            UpstreamFailure.TIMEOUT, 504, f"upstream timeout: {where} did not answer within {upstream.timeout:g} s"
+        )
     if isinstance(error, ConnectionRefusedError):
-        return Failure(UpstreamFailure.REFUSED, 502,
-                       f"upstream connection refused: nothing accepts connections at {where}")
+        return Failure(
+            UpstreamFailure.REFUSED, 502, f"upstream connection refused: nothing accepts connections at {where}"
+        )
     if isinstance(error, socket.gaierror):
         return Failure(UpstreamFailure.UNRESOLVED, 502, f"upstream host name {upstream.host!r} could not be resolved")
     if isinstance(error, (ssl.SSLError, ssl.CertificateError)):
         reason = getattr(error, "reason", None) or type(error).__name__
         return Failure(UpstreamFailure.TLS, 502, f"upstream TLS error with {where}: {reason}")
-    if isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                          http.client.IncompleteRead)):
-        return Failure(UpstreamFailure.CLOSED, 502,
-                       f"upstream closed the connection: {where} ended it before a full answer")
+    if isinstance(
+        error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.IncompleteRead)
+    ):
+        return Failure(
+            UpstreamFailure.CLOSED, 502, f"upstream closed the connection: {where} ended it before a full answer"
+        )
     if isinstance(error, http.client.HTTPException):
         return Failure(UpstreamFailure.OTHER, 502, f"upstream sent something that is not HTTP: {type(error).__name__}")
     return Failure(UpstreamFailure.OTHER, 502, f"upstream network error with {where}: {type(error).__name__}")

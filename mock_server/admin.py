@@ -19,14 +19,16 @@ Playground) are not covered: they stay as public as before.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app, request
 
 from .config import LOCAL_HOSTS
 from .errors import ApiError, ErrorKind
+
 #: The attribute that marks a view function as an admin route.
 MARK = "_facematch_admin"
 

@@ -19,11 +19,14 @@ import itertools
 import random
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 from flask import Blueprint, Response, current_app, g, request
 
+from facematch_contract.operation import OPERATION_PATH
+
+from .answer import build
 from .auth import LEEWAY_SECONDS, Authenticator, in_process
 from .context import MockContext
 from .domain import CheckedImage
@@ -32,15 +35,13 @@ from .errors import ApiError, ErrorKind
 from .faults import DELAY_KEY, FRONT_KEY, SOCKET_FAULT_KEY, Delay, Fault, SocketFault, http_answer
 from .form import Form, validate_form
 from .journal import JournalEntry, PartRecord
-from .layers import NO_STEP, LastSnapshot, latency_only, sequence_step, settings_layers
 from .jsonbody import encode
-from .answer import build
+from .layers import NO_STEP, LastSnapshot, latency_only, sequence_step, settings_layers
 from .replay import Replay
 from .runtime import RuntimeOverrides
-from .state import Snapshot
 from .scenarios import chosen_example, example_named
+from .state import Snapshot
 from .steering import PLAIN, Steering, combine, from_prefer
-from facematch_contract.operation import OPERATION_PATH
 from .uploads import read_form
 
 JSON = "application/json"
@@ -143,7 +144,9 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
         return _deliver(ctx, response, steering, rng, form, checked, example_name)
 
     for prefix in ctx.contract.server_prefixes:
-        blueprint.add_url_rule(prefix + OPERATION_PATH, f"operation{prefix.replace('/', '_')}", operation, methods=["POST"])
+        blueprint.add_url_rule(
+            prefix + OPERATION_PATH, f"operation{prefix.replace('/', '_')}", operation, methods=["POST"]
+        )
     return blueprint
 
 
@@ -294,8 +297,6 @@ def _draw_seconds(delay: Delay | None, rng: random.Random) -> float:
     return delay.draw_ms(rng) / 1000 if delay is not None else 0.0
 
 
-
-
 def _entry(
     ctx: MockContext,
     status: int,
@@ -320,7 +321,7 @@ def _entry(
             )
         )
     return JournalEntry(
-        time=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         method=request.method,
         path=request.path,
         status=status,

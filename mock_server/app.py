@@ -14,14 +14,14 @@ from .auth import Authenticator
 from .bulk.blueprint import create_bulk_blueprint
 from .config import Settings
 from .context import MockContext
+from .control import create_control_blueprint
+from .cors import install_cors
 from .engines import Engine
 from .errors import ApiError, ErrorKind
 from .fixtures import FixtureIndex
 from .images import ImageChecker, ImageLimits
-from .control import create_control_blueprint
 from .meta import create_meta_blueprint
 from .playground.blueprint import create_playground_blueprint
-from .cors import install_cors
 from .spec import Contract
 from .state import StoreUnavailable, open_store
 
@@ -140,9 +140,7 @@ def install_error_handlers(app: Flask) -> None:
         status = error.code or 400
         if status >= 500:
             status = 400
-        return app.response_class(
-            ApiError(ErrorKind.INTERNAL).body_bytes(), status=status, mimetype="application/json"
-        )
+        return app.response_class(ApiError(ErrorKind.INTERNAL).body_bytes(), status=status, mimetype="application/json")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

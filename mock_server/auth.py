@@ -60,22 +60,21 @@ class Authenticator:
                 options={"require": ["exp"] if self.require_exp else [], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
-            raise ApiError(ErrorKind.TOKEN_EXPIRED)
+            raise ApiError(ErrorKind.TOKEN_EXPIRED) from None
         except jwt.ImmatureSignatureError:
-            raise ApiError(ErrorKind.TOKEN_NOT_YET_VALID)
+            raise ApiError(ErrorKind.TOKEN_NOT_YET_VALID) from None
         except jwt.DecodeError:
             # Covers both undecodable tokens and bad signatures; tell them apart by shape.
             if token.count(".") != 2:
-                raise ApiError(ErrorKind.TOKEN_MALFORMED)
-            raise ApiError(ErrorKind.TOKEN_INVALID)
+                raise ApiError(ErrorKind.TOKEN_MALFORMED) from None
+            raise ApiError(ErrorKind.TOKEN_INVALID) from None
         except jwt.MissingRequiredClaimError:
-            raise ApiError(ErrorKind.TOKEN_NO_EXP)
+            raise ApiError(ErrorKind.TOKEN_NO_EXP) from None
         except jwt.InvalidTokenError:
-            raise ApiError(ErrorKind.TOKEN_INVALID)
+            raise ApiError(ErrorKind.TOKEN_INVALID) from None
         exp = claims.get("exp")
         if self.require_exp and (isinstance(exp, bool) or not isinstance(exp, (int, float))):
             raise ApiError(ErrorKind.TOKEN_NO_EXP)
-
 
 
 def owner_of(authorization: str, mode: Literal["jwt", "any"]) -> str:

@@ -20,8 +20,8 @@ from facematch_contract.operation import DEV_JWT_SECRET
 from .admin import default_hosts
 from .config import RealModeSettings, Settings
 from .faults import Delay, Fault, FaultPolicy, parse_delay, parse_faults
-from .tls import TlsError, TlsFiles
 from .sequences import Sequence
+from .tls import TlsError, TlsFiles
 
 
 def default_workers() -> int:
@@ -69,8 +69,8 @@ def lean_access_logger() -> type:
             for name, value in resp.headers:
                 if name.lower() == "x-correlation-id":
                     correlation = value
-            request_line = "%s %s %s" % (
-                environ["REQUEST_METHOD"], loggable_uri(environ["RAW_URI"]), environ["SERVER_PROTOCOL"]
+            request_line = (
+                f"{environ['REQUEST_METHOD']} {loggable_uri(environ['RAW_URI'])} {environ['SERVER_PROTOCOL']}"
             )
             milliseconds = request_time.seconds * 1000 + request_time.microseconds // 1000
             try:
@@ -156,91 +156,217 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve POST /advanced_facematch (also under /sumi/v1) with gunicorn.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    serve.add_argument("--mode", choices=("mock", "real"), default=env("FACEMATCH_MODE", "mock"),
-                       help="mock: canned, deterministic answers; real: face detection, liveness and match models")
+    serve.add_argument(
+        "--mode",
+        choices=("mock", "real"),
+        default=env("FACEMATCH_MODE", "mock"),
+        help="mock: canned, deterministic answers; real: face detection, liveness and match models",
+    )
     serve.add_argument("--host", default=env("FACEMATCH_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(env("FACEMATCH_PORT", "8080")))
-    serve.add_argument("--workers", type=int, default=None,
-                       help="gunicorn worker processes (default: 2 per CPU core in mock mode, 1 per core in real mode)")
-    serve.add_argument("--threads", type=int, default=None,
-                       help="app threads per worker; 1 runs the app on the worker's event loop, more in a pool "
-                            "(default: 1 in mock mode, 2 in real mode)")
-    serve.add_argument("--auth", choices=("jwt", "any"), default=env("FACEMATCH_AUTH", "jwt"),
-                       help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token")
-    serve.add_argument("--jwt-secret", default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
-                       help="HS256 secret (default: the documented development secret; env FACEMATCH_JWT_SECRET)")
-    serve.add_argument("--require-exp", action="store_true",
-                       help="refuse tokens without a numeric exp claim (default: such tokens are accepted)")
-    serve.add_argument("--prefix", default=env("FACEMATCH_PREFIX", ""),
-                       help="extra mount prefix for every route, e.g. /api")
-    serve.add_argument("--strict", action="store_true",
-                       help="check every response against openapi.yaml and the rules (development)")
-    serve.add_argument("--cors", type=parse_origins, default=parse_origins(env("FACEMATCH_CORS", "*")),
-                       help="allowed CORS origins, comma-separated; '*' for any; 'none' to turn CORS off")
-    serve.add_argument("--allowed-hosts", type=parse_hosts, default=parse_hosts(env("FACEMATCH_ALLOWED_HOSTS", "")),
-                       help="Host names the admin routes (the journal) answer, comma-separated; '*' for any "
-                            "(default: localhost names and --host)")
-    serve.add_argument("--admin-token", default=env("FACEMATCH_ADMIN_TOKEN") or None,
-                       help="bearer token the admin routes (the journal) require (env FACEMATCH_ADMIN_TOKEN; default: none)")
-    serve.add_argument("--admin-cors", action="store_true",
-                       help="let --cors apply to the admin routes too (default: they get no CORS headers)")
-    serve.add_argument("--latency", type=parse_latency, default=None,
-                       help="add latency to every answer of the operation: MS, LOW-HIGH (uniform) or "
-                            "tail:MEDIAN-P99 (long tail), milliseconds (docs/faults.md)")
-    serve.add_argument("--faults", type=parse_fault_list, default=None, metavar="NAME,...",
-                       help="faults to inject at random with --fault-rate: "
-                            f"{', '.join(fault.value for fault in Fault)} (docs/faults.md)")
-    serve.add_argument("--fault-rate", type=parse_rate, default=None, metavar="RATE",
-                       help="share of the operation's requests (0..1) that get one of --faults")
-    serve.add_argument("--fault-seed", type=int, default=None, metavar="N",
-                       help="make the fault draws repeatable: keyed by the client's X-Correlation-ID, "
-                            "else the worker's request number")
-    serve.add_argument("--certfile", type=Path, default=None,
-                       help="serve HTTPS with this PEM certificate (chain), with --keyfile")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: 2 per CPU core in mock mode, 1 per core in real mode)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="app threads per worker; 1 runs the app on the worker's event loop, more in a pool "
+        "(default: 1 in mock mode, 2 in real mode)",
+    )
+    serve.add_argument(
+        "--auth",
+        choices=("jwt", "any"),
+        default=env("FACEMATCH_AUTH", "jwt"),
+        help="jwt: verify HS256 bearer tokens; any: accept any non-empty bearer token",
+    )
+    serve.add_argument(
+        "--jwt-secret",
+        default=env("FACEMATCH_JWT_SECRET", DEV_JWT_SECRET),
+        help="HS256 secret (default: the documented development secret; env FACEMATCH_JWT_SECRET)",
+    )
+    serve.add_argument(
+        "--require-exp",
+        action="store_true",
+        help="refuse tokens without a numeric exp claim (default: such tokens are accepted)",
+    )
+    serve.add_argument(
+        "--prefix", default=env("FACEMATCH_PREFIX", ""), help="extra mount prefix for every route, e.g. /api"
+    )
+    serve.add_argument(
+        "--strict", action="store_true", help="check every response against openapi.yaml and the rules (development)"
+    )
+    serve.add_argument(
+        "--cors",
+        type=parse_origins,
+        default=parse_origins(env("FACEMATCH_CORS", "*")),
+        help="allowed CORS origins, comma-separated; '*' for any; 'none' to turn CORS off",
+    )
+    serve.add_argument(
+        "--allowed-hosts",
+        type=parse_hosts,
+        default=parse_hosts(env("FACEMATCH_ALLOWED_HOSTS", "")),
+        help="Host names the admin routes (the journal) answer, comma-separated; '*' for any "
+        "(default: localhost names and --host)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=env("FACEMATCH_ADMIN_TOKEN") or None,
+        help="bearer token the admin routes (the journal) require (env FACEMATCH_ADMIN_TOKEN; default: none)",
+    )
+    serve.add_argument(
+        "--admin-cors",
+        action="store_true",
+        help="let --cors apply to the admin routes too (default: they get no CORS headers)",
+    )
+    serve.add_argument(
+        "--latency",
+        type=parse_latency,
+        default=None,
+        help="add latency to every answer of the operation: MS, LOW-HIGH (uniform) or "
+        "tail:MEDIAN-P99 (long tail), milliseconds (docs/faults.md)",
+    )
+    serve.add_argument(
+        "--faults",
+        type=parse_fault_list,
+        default=None,
+        metavar="NAME,...",
+        help="faults to inject at random with --fault-rate: "
+        f"{', '.join(fault.value for fault in Fault)} (docs/faults.md)",
+    )
+    serve.add_argument(
+        "--fault-rate",
+        type=parse_rate,
+        default=None,
+        metavar="RATE",
+        help="share of the operation's requests (0..1) that get one of --faults",
+    )
+    serve.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="make the fault draws repeatable: keyed by the client's X-Correlation-ID, "
+        "else the worker's request number",
+    )
+    serve.add_argument(
+        "--certfile", type=Path, default=None, help="serve HTTPS with this PEM certificate (chain), with --keyfile"
+    )
     serve.add_argument("--keyfile", type=Path, default=None, help="the PEM private key of --certfile")
-    serve.add_argument("--tls-self-signed", action="store_true",
-                       help="serve HTTPS with a certificate for localhost, 127.0.0.1 and ::1 made at start "
-                            "(its path is printed, to trust it; removed at exit)")
-    serve.add_argument("--state", default=env("FACEMATCH_STATE", "embedded"), metavar="URL",
-                       help="where the journal, runtime settings and sequences live: 'embedded' (files shared by "
-                            "this server's workers) or redis://HOST:PORT/N (shared by every server on it; "
-                            "env FACEMATCH_STATE)")
-    serve.add_argument("--sequences", type=Path, default=None, metavar="FILE",
-                       help="YAML file of sequences to define at start-up (docs/steering.md)")
+    serve.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve HTTPS with a certificate for localhost, 127.0.0.1 and ::1 made at start "
+        "(its path is printed, to trust it; removed at exit)",
+    )
+    serve.add_argument(
+        "--state",
+        default=env("FACEMATCH_STATE", "embedded"),
+        metavar="URL",
+        help="where the journal, runtime settings and sequences live: 'embedded' (files shared by "
+        "this server's workers) or redis://HOST:PORT/N (shared by every server on it; "
+        "env FACEMATCH_STATE)",
+    )
+    serve.add_argument(
+        "--sequences",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML file of sequences to define at start-up (docs/steering.md)",
+    )
     serve.add_argument("--no-journal", action="store_true", help="turn the request journal off")
     serve.add_argument("--journal-limit", type=int, default=1000, help="entries the journal keeps")
-    serve.add_argument("--journal-max-kb", type=int, default=Settings.journal_max_bytes // 1024,
-                       help="KiB the journal file may hold (its newest entries within it are kept)")
-    serve.add_argument("--models-dir", type=Path, default=_env_path("FACEMATCH_MODELS_DIR"),
-                       help="real mode: directory with the MiniFASNet ONNX files (env FACEMATCH_MODELS_DIR)")
-    serve.add_argument("--match-distance", type=float, default=RealModeSettings.match_distance,
-                       help="real mode: embedding distance at or below which two faces match")
-    serve.add_argument("--liveness-threshold", type=float, default=None,
-                       help="real mode: real-class probability (0..1) at or above which a photo is real "
-                            "(default: the class with the largest fused probability wins)")
-    serve.add_argument("--spec", type=Path, default=_env_path("FACEMATCH_SPEC") or SPEC_PATH,
-                       help="the contract to serve (env FACEMATCH_SPEC)")
-    serve.add_argument("--bulk-jobs", type=int, default=Settings.bulk_max_jobs,
-                       help="bulk jobs (POST /bulk) that may be queued or running at once")
-    serve.add_argument("--bulk-ttl", type=int, default=Settings.bulk_ttl_seconds,
-                       help="seconds a finished bulk job's results are kept")
-    serve.add_argument("--timeout", type=int, default=30,
-                       help="seconds a worker may go without a heartbeat before gunicorn restarts it")
-    serve.add_argument("--idle-timeout", type=float, default=Settings.idle_timeout_s,
-                       help="seconds a connection may wait with no byte of a request (then 408, closed)")
-    serve.add_argument("--header-timeout", type=float, default=Settings.header_timeout_s,
-                       help="seconds a request's line and headers may take to arrive (then 408, closed)")
-    serve.add_argument("--body-timeout", type=float, default=Settings.body_timeout_s,
-                       help="seconds a request's body may take to arrive after its headers (then 408, closed)")
-    serve.add_argument("--decode-seconds", type=float, default=Settings.decode_seconds,
-                       help="wall-clock seconds one image's decode may take (then 400)")
-    serve.add_argument("--decode-memory-mb", type=int, default=Settings.decode_memory_bytes // 2**20,
-                       help="estimated MiB one image's decode may hold (pixels x bytes per pixel; over: 400)")
+    serve.add_argument(
+        "--journal-max-kb",
+        type=int,
+        default=Settings.journal_max_bytes // 1024,
+        help="KiB the journal file may hold (its newest entries within it are kept)",
+    )
+    serve.add_argument(
+        "--models-dir",
+        type=Path,
+        default=_env_path("FACEMATCH_MODELS_DIR"),
+        help="real mode: directory with the MiniFASNet ONNX files (env FACEMATCH_MODELS_DIR)",
+    )
+    serve.add_argument(
+        "--match-distance",
+        type=float,
+        default=RealModeSettings.match_distance,
+        help="real mode: embedding distance at or below which two faces match",
+    )
+    serve.add_argument(
+        "--liveness-threshold",
+        type=float,
+        default=None,
+        help="real mode: real-class probability (0..1) at or above which a photo is real "
+        "(default: the class with the largest fused probability wins)",
+    )
+    serve.add_argument(
+        "--spec",
+        type=Path,
+        default=_env_path("FACEMATCH_SPEC") or SPEC_PATH,
+        help="the contract to serve (env FACEMATCH_SPEC)",
+    )
+    serve.add_argument(
+        "--bulk-jobs",
+        type=int,
+        default=Settings.bulk_max_jobs,
+        help="bulk jobs (POST /bulk) that may be queued or running at once",
+    )
+    serve.add_argument(
+        "--bulk-ttl", type=int, default=Settings.bulk_ttl_seconds, help="seconds a finished bulk job's results are kept"
+    )
+    serve.add_argument(
+        "--timeout",
+        type=int,
+        default=30,
+        help="seconds a worker may go without a heartbeat before gunicorn restarts it",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=Settings.idle_timeout_s,
+        help="seconds a connection may wait with no byte of a request (then 408, closed)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=Settings.header_timeout_s,
+        help="seconds a request's line and headers may take to arrive (then 408, closed)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=Settings.body_timeout_s,
+        help="seconds a request's body may take to arrive after its headers (then 408, closed)",
+    )
+    serve.add_argument(
+        "--decode-seconds",
+        type=float,
+        default=Settings.decode_seconds,
+        help="wall-clock seconds one image's decode may take (then 400)",
+    )
+    serve.add_argument(
+        "--decode-memory-mb",
+        type=int,
+        default=Settings.decode_memory_bytes // 2**20,
+        help="estimated MiB one image's decode may hold (pixels x bytes per pixel; over: 400)",
+    )
     serve.add_argument("--quiet", action="store_true", help="no access log")
-    serve.add_argument("--replay", type=Path, metavar="DIR",
-                       help="answer images recorded by 'facematch proxy --record DIR' with the recorded answers")
-    serve.add_argument("--replay-strict", action="store_true",
-                       help="with --replay: 404 for images not in the recording (instead of the canned engine)")
+    serve.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="answer images recorded by 'facematch proxy --record DIR' with the recorded answers",
+    )
+    serve.add_argument(
+        "--replay-strict",
+        action="store_true",
+        help="with --replay: 404 for images not in the recording (instead of the canned engine)",
+    )
     serve.set_defaults(func=run_serve)
 
 
@@ -273,7 +399,9 @@ def check_tls_options(args: argparse.Namespace) -> str | None:
 
 
 def settings_from_args(
-    args: argparse.Namespace, journal_path: Path | None, bulk_dir: Path | None = None,
+    args: argparse.Namespace,
+    journal_path: Path | None,
+    bulk_dir: Path | None = None,
     tls_files: TlsFiles | None = None,
     state_dir: Path | None = None,
     sequences: tuple[Sequence, ...] = (),
@@ -384,8 +512,12 @@ def run_serve(args: argparse.Namespace) -> int:
         except TlsError as error:
             print(f"facematch serve: {error}", file=sys.stderr)
             return 2
-        print(f"facematch serve: self-signed certificate for localhost, 127.0.0.1 and ::1: {tls_files.certfile} "
-              "(trust it, e.g. curl --cacert FILE; removed at exit)", file=sys.stderr, flush=True)
+        print(
+            f"facematch serve: self-signed certificate for localhost, 127.0.0.1 and ::1: {tls_files.certfile} "
+            "(trust it, e.g. curl --cacert FILE; removed at exit)",
+            file=sys.stderr,
+            flush=True,
+        )
     settings = settings_from_args(args, journal_path, bulk_dir, tls_files, journal_dir, sequences)
     real = args.mode == "real"
     workers = args.workers or (multiprocessing.cpu_count() if real else default_workers())
@@ -421,11 +553,12 @@ def real_mode_problem(models_dir: Path | None) -> str | None:
     """A clear sentence when real mode cannot start, None when it can."""
     missing = [name for name in REAL_MODE_MODULES if importlib.util.find_spec(name) is None]
     if missing:
-        return (f"real mode needs {', '.join(missing)}: install the extra with "
-                "pip install -e '.[real]'")
+        return f"real mode needs {', '.join(missing)}: install the extra with pip install -e '.[real]'"
     if models_dir is None:
-        return ("real mode needs the liveness models: pass --models-dir DIR (or set FACEMATCH_MODELS_DIR); "
-                "'facematch models fetch --dir DIR' downloads them")
+        return (
+            "real mode needs the liveness models: pass --models-dir DIR (or set FACEMATCH_MODELS_DIR); "
+            "'facematch models fetch --dir DIR' downloads them"
+        )
     if not models_dir.is_dir():
         return f"models directory {models_dir} does not exist"
     from .models_fetch import ModelsError, locate_models

@@ -34,11 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="download both models and verify their SHA-256",
     )
     fetch.add_argument(
-        "--dir", type=Path, default=None,
+        "--dir",
+        type=Path,
+        default=None,
         help=f"target directory (default: ${MODELS_DIR_ENV} or ~/.cache/facematch/models)",
     )
     fetch.add_argument(
-        "--base-url", default=None,
+        "--base-url",
+        default=None,
         help=f"where the files are published (default: ${BASE_URL_ENV} or {DEFAULT_BASE_URL})",
     )
     fetch.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds (default: 60)")
@@ -46,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     check = actions.add_parser("check", help="verify that a directory holds both models")
     check.add_argument(
-        "--dir", type=Path, default=None,
+        "--dir",
+        type=Path,
+        default=None,
         help=f"directory to check (default: ${MODELS_DIR_ENV} or ~/.cache/facematch/models)",
     )
     check.set_defaults(func=run_check)

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Literal
 
 from facematch_contract import FIXTURES_DIR, SPEC_PATH
+from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
+
 from .faults import Delay, FaultPolicy
 from .journal import JOURNAL_MAX_BYTES
 from .sequences import Sequence
 from .tls import TlsFiles
-from facematch_contract.operation import DEV_JWT_SECRET, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MIN_IMAGE_BYTES
-
 
 #: Host names the admin routes always answer, besides the bound address.
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -116,4 +116,3 @@ class Settings:
     def max_body_bytes(self) -> int:
         """Two full-size images plus room for the form's other parts and framing."""
         return 2 * self.max_image_bytes + 256 * 1024
-

@@ -96,7 +96,9 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
             merged = {**public(ctx.state.current().overrides), **body}
         faults = merged.get("faults")
         if faults is not None and (
-            not isinstance(faults, dict) or set(faults) - {"rate", "faults", "seed"} or not faults.get("faults")
+            not isinstance(faults, dict)
+            or set(faults) - {"rate", "faults", "seed"}
+            or not faults.get("faults")
             or len(faults["faults"]) > MAX_FAULT_NAMES
         ):
             raise invalid('faults must be {"rate": 0..1, "faults": [NAME, ...], "seed": N|null} or null')
@@ -214,9 +216,7 @@ def invalid(reason: str) -> ApiError:
 
 def checked_name(name: str) -> str:
     if not NAME_PATTERN.fullmatch(name):
-        raise ApiError(
-            ErrorKind.INVALID_QUERY, {"field": "name", "reason": "1-64 letters, digits, '_', '.' or '-'"}
-        )
+        raise ApiError(ErrorKind.INVALID_QUERY, {"field": "name", "reason": "1-64 letters, digits, '_', '.' or '-'"})
     return name
 
 

@@ -85,32 +85,25 @@ class ErrorSpec:
 
 ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.EMPTY_IMAGE: ErrorSpec(400, "{field} is empty"),
-    ErrorKind.IMAGE_TOO_SMALL: ErrorSpec(
-        400, "{field} is too small: {size} bytes (the minimum is {limit} bytes)"
-    ),
+    ErrorKind.IMAGE_TOO_SMALL: ErrorSpec(400, "{field} is too small: {size} bytes (the minimum is {limit} bytes)"),
     ErrorKind.IMAGE_TOO_LARGE: ErrorSpec(
         400, "{field} is too large: over {limit} bytes (the maximum is {limit} bytes)"
     ),
-    ErrorKind.UNSUPPORTED_IMAGE: ErrorSpec(
-        400, "{field} is not a supported image: send JPEG, PNG or WebP"
-    ),
+    ErrorKind.UNSUPPORTED_IMAGE: ErrorSpec(400, "{field} is not a supported image: send JPEG, PNG or WebP"),
     ErrorKind.CORRUPT_IMAGE: ErrorSpec(400, "{field} could not be decoded: the image data is truncated or corrupt"),
-    ErrorKind.TOO_MANY_PIXELS: ErrorSpec(
-        400, "{field} has too many pixels (the maximum is {limit})"
-    ),
+    ErrorKind.TOO_MANY_PIXELS: ErrorSpec(400, "{field} has too many pixels (the maximum is {limit})"),
     ErrorKind.TOO_MANY_SCANS: ErrorSpec(
         400, "{field} has too many progressive scans: {scans} (the maximum is {limit})"
     ),
     ErrorKind.DECODE_BUDGET: ErrorSpec(
-        400, "{field} would need too much memory to decode: {width}x{height} {format} needs about "
-        "{needed} MB (the budget is {limit} MB)"
+        400,
+        "{field} would need too much memory to decode: {width}x{height} {format} needs about "
+        "{needed} MB (the budget is {limit} MB)",
     ),
     ErrorKind.DECODE_TIMEOUT: ErrorSpec(400, "{field} took too long to decode (the limit is {seconds:g} s)"),
     ErrorKind.NO_FACE: ErrorSpec(400, "no usable face found in {field}"),
     ErrorKind.PROCESSING_FAILED: ErrorSpec(400, "{field} could not be processed"),
-    ErrorKind.BODY_TOO_LARGE: ErrorSpec(
-        400, "request body is too large: {size} bytes (the maximum is {limit} bytes)"
-    ),
+    ErrorKind.BODY_TOO_LARGE: ErrorSpec(400, "request body is too large: {size} bytes (the maximum is {limit} bytes)"),
     ErrorKind.TOKEN_MISSING: ErrorSpec(401, "missing bearer token: send Authorization: Bearer <token>"),
     ErrorKind.TOKEN_MALFORMED: ErrorSpec(401, "malformed bearer token"),
     ErrorKind.TOKEN_EXPIRED: ErrorSpec(401, "token has expired"),
@@ -148,8 +141,9 @@ ERRORS: dict[ErrorKind, ErrorSpec] = {
     ErrorKind.HEADERS_TOO_LARGE: ErrorSpec(431, "request headers are too large (the maximum is {limit} bytes)"),
     ErrorKind.MALFORMED_HTTP: ErrorSpec(400, "malformed HTTP request: {reason}"),
     ErrorKind.ADMIN_HOST: ErrorSpec(
-        403, "host {host} may not use the admin routes (allowed: localhost names and the bound address; "
-        "see --allowed-hosts)"
+        403,
+        "host {host} may not use the admin routes (allowed: localhost names and the bound address; "
+        "see --allowed-hosts)",
     ),
     ErrorKind.ADMIN_TOKEN: ErrorSpec(401, "the admin routes need Authorization: Bearer <admin token>"),
     ErrorKind.INVALID_BODY: ErrorSpec(422, "request body is invalid: {reason}"),

@@ -152,9 +152,7 @@ def parse_delay(text: str) -> Delay:
         low = int(low_text)
         high = int(high_text) if sep else low
     except ValueError:
-        raise ValueError(
-            f"delay must be MS, LOW-HIGH or tail:MEDIAN-P99 in milliseconds, not {text!r}"
-        ) from None
+        raise ValueError(f"delay must be MS, LOW-HIGH or tail:MEDIAN-P99 in milliseconds, not {text!r}") from None
     if low < 0 or high < low:
         raise ValueError(f"delay range must satisfy 0 <= LOW <= HIGH, not {text!r}")
     if high > MAX_DELAY_MS:

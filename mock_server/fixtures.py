@@ -32,7 +32,7 @@ class FixtureIndex:
         self.by_digest = {fixture.sha256: fixture for fixture in fixtures}
 
     @classmethod
-    def load(cls, directory: Path) -> "FixtureIndex":
+    def load(cls, directory: Path) -> FixtureIndex:
         path = directory / MANIFEST_NAME
         if not path.exists():
             return cls([])

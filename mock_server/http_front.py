@@ -23,6 +23,7 @@ writes to its private work area anyway, are buffered in an unlinked file in that
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -32,12 +33,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
 import h11
@@ -125,13 +127,13 @@ class Front:
     multithread: bool = False
     #: ``https`` when the sockets are wrapped in TLS (mock_server/tls.py).
     scheme: str = "http"
-    connections: set["HttpConnection"] = field(default_factory=set)
+    connections: set[HttpConnection] = field(default_factory=set)
     #: Body bytes this worker holds for requests still arriving, and the connections
     #: paused because that total reached ``limits.max_buffered_bytes`` (oldest first).
     buffered: int = 0
-    paused: list["HttpConnection"] = field(default_factory=list)
+    paused: list[HttpConnection] = field(default_factory=list)
 
-    def protocol(self) -> "HttpConnection":
+    def protocol(self) -> HttpConnection:
         return HttpConnection(self)
 
     def release(self, size: int) -> None:
@@ -233,7 +235,9 @@ class HttpConnection(asyncio.Protocol):
                 self.parser = self._new_parser()
 
     def _pump(self) -> None:
-        while self.phase in (Phase.HEADERS, Phase.BODY) and not (self.phase is Phase.BODY and self.remaining is not None):
+        while self.phase in (Phase.HEADERS, Phase.BODY) and not (
+            self.phase is Phase.BODY and self.remaining is not None
+        ):
             try:
                 event = self.parser.next_event()
             except h11.RemoteProtocolError as error:
@@ -468,8 +472,13 @@ class HttpConnection(asyncio.Protocol):
         """Misbehave as the app was asked to, instead of sending ``answer`` plainly."""
         assert self.transport is not None
         fault = order.fault
-        log.info('%s "%s %s" front: injected fault %s', self.peer[0], environ["REQUEST_METHOD"],
-                 environ["PATH_INFO"], fault.value)
+        log.info(
+            '%s "%s %s" front: injected fault %s',
+            self.peer[0],
+            environ["REQUEST_METHOD"],
+            environ["PATH_INFO"],
+            fault.value,
+        )
         head_request = environ["REQUEST_METHOD"] == "HEAD"
         if fault is Fault.RESET:
             self._reset()
@@ -511,10 +520,8 @@ class HttpConnection(asyncio.Protocol):
         assert self.transport is not None
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_LINGER)
-            except OSError:
-                pass
         self._drop_body()
         self.phase = Phase.CLOSED
         self.transport.abort()
@@ -663,8 +670,12 @@ def run_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> WsgiAnswer:
         log.exception("the app failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
         error = ApiError(ErrorKind.INTERNAL)
         body = error.body_bytes()
-        return WsgiAnswer(error.status, b"Bad Request", [(b"Content-Type", b"application/json"),
-                                                          (b"Content-Length", str(len(body)).encode())], body)
+        return WsgiAnswer(
+            error.status,
+            b"Bad Request",
+            [(b"Content-Type", b"application/json"), (b"Content-Length", str(len(body)).encode())],
+            body,
+        )
 
 
 def _address(value: Any) -> tuple[str, int]:
@@ -692,5 +703,10 @@ def _correlation_of(headers: Any) -> str:
     return ""
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
-            431: "Request Header Fields Too Large"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+}

@@ -142,9 +142,7 @@ class ImageChecker:
         if not data:
             raise ApiError(ErrorKind.EMPTY_IMAGE, {"field": field})
         if len(data) < limits.min_bytes:
-            raise ApiError(
-                ErrorKind.IMAGE_TOO_SMALL, {"field": field, "size": len(data), "limit": limits.min_bytes}
-            )
+            raise ApiError(ErrorKind.IMAGE_TOO_SMALL, {"field": field, "size": len(data), "limit": limits.min_bytes})
         digest = hashlib.sha256(data).hexdigest()
         verdict = self._verdict(digest, data)
         if verdict.error is ErrorKind.TOO_MANY_PIXELS:
@@ -197,9 +195,16 @@ class ImageChecker:
                         return _Verdict(error=ErrorKind.TOO_MANY_PIXELS)
                     needed = decode_bytes(expected, image.mode, width, height, frame)
                     if needed > limits.decode_memory_bytes:
-                        return _Verdict(error=ErrorKind.DECODE_BUDGET, figures=(
-                            ("width", width), ("height", height), ("format", expected),
-                            ("needed", math.ceil(needed / 2**20)), ("limit", limits.decode_memory_bytes // 2**20)))
+                        return _Verdict(
+                            error=ErrorKind.DECODE_BUDGET,
+                            figures=(
+                                ("width", width),
+                                ("height", height),
+                                ("format", expected),
+                                ("needed", math.ceil(needed / 2**20)),
+                                ("limit", limits.decode_memory_bytes // 2**20),
+                            ),
+                        )
                     if expected == "JPEG":
                         image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                     image.decodermaxblock = DECODE_BLOCK
@@ -255,9 +260,7 @@ def jpeg_frame(data: bytes) -> JpegFrame | None:
                 return None
             count = segment[5]
             sampling = tuple(
-                (segment[7 + 3 * i] >> 4, segment[7 + 3 * i] & 0x0F)
-                for i in range(count)
-                if 7 + 3 * i < len(segment)
+                (segment[7 + 3 * i] >> 4, segment[7 + 3 * i] & 0x0F) for i in range(count) if 7 + 3 * i < len(segment)
             )
             height = int.from_bytes(segment[1:3], "big")
             width = int.from_bytes(segment[3:5], "big")

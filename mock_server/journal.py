@@ -154,7 +154,7 @@ class Journal:
             os.truncate(self.path, 0)
             os.write(self._fd, b"".join(line + b"\n" for line in kept))
 
-    def _locked(self, exclusive: bool = True) -> "_Lock":
+    def _locked(self, exclusive: bool = True) -> _Lock:
         return _Lock(self, exclusive)
 
     def _lock_descriptor(self) -> int:

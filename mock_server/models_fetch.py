@@ -123,9 +123,7 @@ def _locate_one(directory: Path, spec: ModelSpec) -> tuple[LocatedModel | None, 
     return None, problems
 
 
-def locate_models(
-    directory: Path | str, specs: tuple[ModelSpec, ...] = MODEL_SPECS
-) -> list[LocatedModel]:
+def locate_models(directory: Path | str, specs: tuple[ModelSpec, ...] = MODEL_SPECS) -> list[LocatedModel]:
     """Find and verify both liveness models in ``directory``.
 
     Raises :class:`ModelsError` listing every problem (missing directory, missing file,
@@ -172,10 +170,7 @@ def _download_verified(url: str, target: Path, expected_sha256: str, timeout: fl
             os.fsync(out.fileno())
         actual = digest.hexdigest()
         if actual != expected_sha256:
-            raise ModelsError(
-                f"refusing {url}: sha256 is {actual}, expected {expected_sha256}; "
-                "nothing was written"
-            )
+            raise ModelsError(f"refusing {url}: sha256 is {actual}, expected {expected_sha256}; nothing was written")
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -48,8 +48,10 @@ class Replay:
         entry = self.find(form)
         if entry is None:
             if self.strict:
-                raise ApiError(ErrorKind.NOT_FOUND, {
-                    "path": f"{request.path} has no recorded answer for these images (the replay is strict)"})
+                raise ApiError(
+                    ErrorKind.NOT_FOUND,
+                    {"path": f"{request.path} has no recorded answer for these images (the replay is strict)"},
+                )
             return None
         response = current_app.response_class(entry.body, status=entry.status)
         response.headers.clear()

@@ -11,6 +11,7 @@ docs/performance.md ("Slow clients").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -100,8 +101,9 @@ def token_precheck(app: Any) -> Any:
     def precheck(request: h11.Request) -> ApiError | None:
         if request.method != b"POST" or not request.target.split(b"?", 1)[0].endswith(guarded):
             return None
-        authorization = next((value.decode("latin-1") for name, value in request.headers
-                              if name == b"authorization"), None)
+        authorization = next(
+            (value.decode("latin-1") for name, value in request.headers if name == b"authorization"), None
+        )
         try:
             auth.verify(authorization)
         except ApiError as error:
@@ -139,9 +141,15 @@ class BufferingWorker(Worker):  # type: ignore[misc]
         asyncio.set_event_loop(loop)
         loop.add_reader(self.PIPE[0], self._drain_wakeups)
         servers = [
-            loop.run_until_complete(loop.create_server(
-                front.protocol, sock=listener.sock, backlog=self.cfg.backlog, ssl=tls, ssl_handshake_timeout=handshake
-            ))
+            loop.run_until_complete(
+                loop.create_server(
+                    front.protocol,
+                    sock=listener.sock,
+                    backlog=self.cfg.backlog,
+                    ssl=tls,
+                    ssl_handshake_timeout=handshake,
+                )
+            )
             for listener in self.sockets
         ]
         try:
@@ -155,10 +163,8 @@ class BufferingWorker(Worker):  # type: ignore[misc]
             loop.close()
 
     def _drain_wakeups(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.read(self.PIPE[0], 4096)
-        except OSError:
-            pass
 
     async def _supervise(self, front: Front) -> None:
         while self.alive:

@@ -9,10 +9,11 @@ image checks instead, which is what keeps validation fast for multi-megabyte bod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
@@ -152,4 +153,3 @@ _PHRASES = {
 def describe(keyword: str, value: Any) -> str:
     """A short reason that never repeats the (possibly huge) offending value."""
     return _PHRASES.get(keyword, "fails " + keyword + " {}").format(value)
-

@@ -76,7 +76,8 @@ def from_prefer(header: str | None) -> Steering:
         fault = Fault.named(name)
         if fault is None:
             raise ApiError(
-                ErrorKind.UNKNOWN_FAULT, {"name": name},
+                ErrorKind.UNKNOWN_FAULT,
+                {"name": name},
                 extra={"field": "Prefer", "available": fault_names()},
             )
     duration = preferences.get("fault-ms")
@@ -85,8 +86,9 @@ def from_prefer(header: str | None) -> Steering:
         try:
             given = parse_duration_ms(duration)
         except ValueError as error:
-            raise ApiError(ErrorKind.INVALID_FAULT_MS, {"reason": str(error), "limit": MAX_DELAY_MS},
-                           extra={"field": "Prefer"}) from None
+            raise ApiError(
+                ErrorKind.INVALID_FAULT_MS, {"reason": str(error), "limit": MAX_DELAY_MS}, extra={"field": "Prefer"}
+            ) from None
         if fault is not None:
             fault_ms = given
     delay: Delay | None = None

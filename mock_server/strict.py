@@ -35,7 +35,9 @@ class SpecRequest:
     parameters: RequestParameters = field(init=False)
 
     def __post_init__(self) -> None:
-        self.parameters = RequestParameters(query=ImmutableMultiDict(), header=self.headers, cookie=ImmutableMultiDict())
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(), header=self.headers, cookie=ImmutableMultiDict()
+        )
 
 
 @dataclass
@@ -55,11 +57,10 @@ def spec_problems(contract: Contract, request: SpecRequest, response: SpecRespon
     return []
 
 
-
 def install_strict(app: Any, contract: Contract) -> None:
     from flask import Response, g, request
 
-    contract.openapi  # compile now, not on the first request
+    _ = contract.openapi  # compile now, not on the first request
 
     @app.after_request
     def check_response(response: Response) -> Response:

@@ -62,9 +62,24 @@ def make_self_signed(folder: Path) -> TlsFiles:
         raise TlsError("--tls-self-signed needs the openssl command; install it or pass --certfile and --keyfile")
     files = TlsFiles(folder / CERT_NAME, folder / KEY_NAME)
     command = [
-        openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", str(files.keyfile), "-out", str(files.certfile), "-days", str(SELF_SIGNED_DAYS),
-        "-subj", "/CN=localhost", "-addext", f"subjectAltName={SELF_SIGNED_NAMES}",
+        openssl,
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        str(files.keyfile),
+        "-out",
+        str(files.certfile),
+        "-days",
+        str(SELF_SIGNED_DAYS),
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        f"subjectAltName={SELF_SIGNED_NAMES}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     if result.returncode != 0:

@@ -62,7 +62,7 @@ class Part:
         try:
             return self.data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ApiError(ErrorKind.INVALID_FIELD, {"field": self.name, "reason": "not UTF-8 text"})
+            raise ApiError(ErrorKind.INVALID_FIELD, {"field": self.name, "reason": "not UTF-8 text"}) from None
 
 
 def _options(value: str) -> tuple[str, dict[str, str]]:
@@ -82,7 +82,7 @@ def boundary_of(content_type: str | None) -> bytes:
     try:
         return boundary.encode("ascii")
     except UnicodeEncodeError:
-        raise ApiError(ErrorKind.MALFORMED_MULTIPART)
+        raise ApiError(ErrorKind.MALFORMED_MULTIPART) from None
 
 
 class _Reader:
@@ -186,10 +186,14 @@ def _read_headers(reader: _Reader) -> Part:
         raise ApiError(ErrorKind.MALFORMED_MULTIPART)
     filename = options.get("filename")
     if filename is not None and len(filename) > MAX_FILENAME:
-        raise ApiError(ErrorKind.INVALID_FIELD, {"field": name[:64], "reason": f"file name over {MAX_FILENAME} characters"})
+        raise ApiError(
+            ErrorKind.INVALID_FIELD, {"field": name[:64], "reason": f"file name over {MAX_FILENAME} characters"}
+        )
     content_type = headers.get("content-type")
     if content_type is not None and len(content_type) > MAX_PART_TYPE:
-        raise ApiError(ErrorKind.INVALID_FIELD, {"field": name[:64], "reason": f"part type over {MAX_PART_TYPE} characters"})
+        raise ApiError(
+            ErrorKind.INVALID_FIELD, {"field": name[:64], "reason": f"part type over {MAX_PART_TYPE} characters"}
+        )
     return Part(name=name, filename=filename, content_type=content_type)
 
 

@@ -26,8 +26,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
 )
 WATCHER = """
 window.__pageProblems = [];
@@ -54,8 +60,11 @@ class Browser:
 
     def problems(self) -> list[str]:
         """CSP violations and script errors seen by the current page, plus CSP log lines."""
-        found = list(self.driver.execute_script(
-            "const seen = window.__pageProblems || []; window.__pageProblems = []; return seen;"))
+        found = list(
+            self.driver.execute_script(
+                "const seen = window.__pageProblems || []; window.__pageProblems = []; return seen;"
+            )
+        )
         for entry in self.driver.get_log("browser"):
             message = entry.get("message", "")
             if "Content Security Policy" in message or "Refused to" in message:
@@ -63,14 +72,23 @@ class Browser:
         return found
 
     def color_scheme(self, scheme: str) -> None:
-        self.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
-            "features": [{"name": "prefers-color-scheme", "value": scheme}],
-        })
+        self.driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {
+                "features": [{"name": "prefers-color-scheme", "value": scheme}],
+            },
+        )
 
     def viewport(self, width: int, height: int = 900) -> None:
-        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False,
-        })
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": False,
+            },
+        )
         # Without a scrollbar the page is laid out at exactly this width, also while a
         # full-page screenshot briefly makes the viewport as tall as the page.
         self.driver.execute_cdp_cmd("Emulation.setScrollbarsHidden", {"hidden": True})
@@ -96,10 +114,13 @@ def chromium() -> Iterator[Browser]:
     options.add_argument(f"--user-data-dir={profile / 'profile'}")
     options.add_argument("--window-size=1280,900")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.add_experimental_option("prefs", {
-        "download.default_directory": str(downloads),
-        "download.prompt_for_download": False,
-    })
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+        },
+    )
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     try:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCHER})

@@ -58,8 +58,18 @@ def regression_set() -> dict[str, bytes]:
 
 
 #: Case ids of regression_set(), and which of them cannot be sent.
-SENT_CASES = ["corrupt", "flat1", "flat2", "noface", "pairs/mismatch", "pairs/recapture", "pairs/same",
-              "single-png", "single-webp", "tiny"]
+SENT_CASES = [
+    "corrupt",
+    "flat1",
+    "flat2",
+    "noface",
+    "pairs/mismatch",
+    "pairs/recapture",
+    "pairs/same",
+    "single-png",
+    "single-webp",
+    "tiny",
+]
 NOT_SENT_CASES = ["gif", "lonely"]
 
 
@@ -138,8 +148,10 @@ def hostile_archives() -> dict[str, tuple[bytes, str]]:
         "drive-letter": (zip_bytes({"C:/evil/image1.jpg": good}), "absolute path"),
         "symlink": (symlink_zip(), "symbolic link"),
         "encrypted": (encrypted_zip(), "encrypted"),
-        "nested-zip": (zip_bytes({"c1/image1.jpg": good, "more/cases.zip": zip_bytes({"x/image1.jpg": good})}),
-                       "nested archives"),
+        "nested-zip": (
+            zip_bytes({"c1/image1.jpg": good, "more/cases.zip": zip_bytes({"x/image1.jpg": good})}),
+            "nested archives",
+        ),
         "nested-by-bytes": (zip_bytes({"c1/image1.jpg": zip_bytes({"x/image1.jpg": good})}), "nested archives"),
         "bomb": (bomb_zip(), "limit"),
         "lying-bomb": (lying_bomb_zip(), "c2/image1.jpg"),

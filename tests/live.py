@@ -85,5 +85,3 @@ def _wait_ready(base_url: str, process: subprocess.Popen, log: Path, timeout: fl
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server did not answer /healthz within {timeout}s:\n{log.read_text()}")
-
-

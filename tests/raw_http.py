@@ -135,7 +135,12 @@ def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "hosti
 
 def post_bytes(path: str, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> bytes:
     """A complete POST request as bytes."""
-    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Type: {content_type}",
-             f"Content-Length: {len(body)}", "Connection: close"]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -19,5 +19,6 @@ def require_models(what: str) -> None:
         return
     if os.environ.get("CI") == "true":
         raise RuntimeError(f"CI=true but the shared models folder {MODELS} is missing")
-    pytest.skip(f"{what} need the shared data folder {MODELS} (absent here, and CI is not 'true')",
-                allow_module_level=True)
+    pytest.skip(
+        f"{what} need the shared data folder {MODELS} (absent here, and CI is not 'true')", allow_module_level=True
+    )

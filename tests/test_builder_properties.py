@@ -50,8 +50,12 @@ def test_builder_obeys_the_rules(outcome: Outcome) -> None:
     match = body["image1_image2_facematch"]
     if outcome.image2 is None:
         # ONE-1
-        assert body["image2"] == {"input_provided": "False", "result": "N/A", "confidence": None,
-                                  "prediction_confidence": None}
+        assert body["image2"] == {
+            "input_provided": "False",
+            "result": "N/A",
+            "confidence": None,
+            "prediction_confidence": None,
+        }
         assert match == {"performed": "False", "result": "N/A", "confidence": None}
     else:
         # TWO-1

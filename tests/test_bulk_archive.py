@@ -45,13 +45,17 @@ def test_cases_that_cannot_be_sent_are_reported_with_the_reason() -> None:
 
 
 def test_two_files_for_one_role_and_oversized_unique_id_are_case_problems() -> None:
-    archive = open_bytes(zip_bytes({
-        "a/image1.jpg": image("hopper_a.jpg"),
-        "a/image1.png": image("astronaut_alpha.png"),
-        "b/image1.jpg": image("hopper_a.jpg"),
-        "b/unique_id.txt": b"x" * 2000,
-        "c/image1.jpg": image("hopper_a.jpg"),
-    }))
+    archive = open_bytes(
+        zip_bytes(
+            {
+                "a/image1.jpg": image("hopper_a.jpg"),
+                "a/image1.png": image("astronaut_alpha.png"),
+                "b/image1.jpg": image("hopper_a.jpg"),
+                "b/unique_id.txt": b"x" * 2000,
+                "c/image1.jpg": image("hopper_a.jpg"),
+            }
+        )
+    )
     assert [case.id for case in archive.cases] == ["c"]
     reasons = {problem.case: problem.reason for problem in archive.problems}
     assert "more than one image1" in reasons["a"]
@@ -113,17 +117,25 @@ def test_nothing_is_extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_result_columns_come_from_the_contract() -> None:
     assert load_columns() == [
-        "image1.input_provided", "image1.result", "image1.confidence", "image1.prediction_confidence",
-        "image2.input_provided", "image2.result", "image2.confidence", "image2.prediction_confidence",
-        "image1_image2_facematch.performed", "image1_image2_facematch.result", "image1_image2_facematch.confidence",
-        "overall_result", "overall_confidence",
+        "image1.input_provided",
+        "image1.result",
+        "image1.confidence",
+        "image1.prediction_confidence",
+        "image2.input_provided",
+        "image2.result",
+        "image2.confidence",
+        "image2.prediction_confidence",
+        "image1_image2_facematch.performed",
+        "image1_image2_facematch.result",
+        "image1_image2_facematch.confidence",
+        "overall_result",
+        "overall_confidence",
     ]
 
 
 def test_results_are_written_atomically(tmp_path: Path) -> None:
     destination = tmp_path / "out.zip"
     destination.write_bytes(b"previous")
-
 
     members = {"results.csv": b"a,b\n", "broken": object()}  # writestr fails half-way
     with pytest.raises(TypeError):

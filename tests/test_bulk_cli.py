@@ -20,17 +20,30 @@ from .client import post
 from .live import ROOT, free_port
 
 COLUMNS_200 = [
-    "image1.input_provided", "image1.result", "image1.confidence", "image1.prediction_confidence",
-    "image2.input_provided", "image2.result", "image2.confidence", "image2.prediction_confidence",
-    "image1_image2_facematch.performed", "image1_image2_facematch.result", "image1_image2_facematch.confidence",
-    "overall_result", "overall_confidence",
+    "image1.input_provided",
+    "image1.result",
+    "image1.confidence",
+    "image1.prediction_confidence",
+    "image2.input_provided",
+    "image2.result",
+    "image2.confidence",
+    "image2.prediction_confidence",
+    "image1_image2_facematch.performed",
+    "image1_image2_facematch.result",
+    "image1_image2_facematch.confidence",
+    "overall_result",
+    "overall_confidence",
 ]
 
 
 def run_bulk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "facematch", "bulk", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -75,8 +88,9 @@ def lookup(body: Any, dotted: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def regression_run(mock_url: str, tmp_path_factory: pytest.TempPathFactory
-                   ) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
+def regression_run(
+    mock_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("bulk-cli")
     source = write(folder / "cases.zip", zip_bytes(regression_set()))
     done = run_bulk(str(source), "--base-url", mock_url, "--output", str(folder / "out.zip"))
@@ -135,9 +149,7 @@ def test_summary_counts(regression_run: Any) -> None:
     summary = json.loads(output["summary.json"])
     rows = csv_rows(output["results.csv"])
     assert summary["cases"] == {"total": 12, "sent": 10, "not_sent": 2}
-    assert summary["by_status"] == {
-        status: sum(row["status"] == status for row in rows) for status in ("200", "400")
-    }
+    assert summary["by_status"] == {status: sum(row["status"] == status for row in rows) for status in ("200", "400")}
     assert sum(summary["by_overall_result"].values()) == summary["by_status"]["200"]
     assert summary["not_sent"] == NOT_SENT_CASES
     assert summary["ignored_entries"] == ["README.txt"]
@@ -171,8 +183,20 @@ def test_a_clean_set_exits_0_and_a_bad_token_is_recorded_not_failed(mock_url: st
     assert {(row["status"], row["error"]) for row in rows} == {("401", "invalid token")}
 
 
-@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "nested-zip", "lying-bomb", "too-many-entries",
-                                  "not-a-zip", "empty-file", "empty-zip"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "dotdot",
+        "absolute",
+        "symlink",
+        "nested-zip",
+        "lying-bomb",
+        "too-many-entries",
+        "not-a-zip",
+        "empty-file",
+        "empty-zip",
+    ],
+)
 def test_hostile_archives_exit_2_and_write_nothing(kind: str, tmp_path: Path, mock_url: str) -> None:
     data, phrase = hostile_archives()[kind]
     source = write(tmp_path / "hostile.zip", data)

@@ -56,6 +56,7 @@ def test_the_in_process_mark_cannot_come_from_a_client(mock_url: str, tmp_path: 
     photo = write(tmp_path / "a.jpg", files["image1"][1])
     for forged in ("1", True, object()):
         with photo.open("rb") as handle:
-            response = client.post(OPERATION_PATH, data={"image1": (handle, "a.jpg")},
-                                   environ_overrides={IN_PROCESS_KEY: forged})
+            response = client.post(
+                OPERATION_PATH, data={"image1": (handle, "a.jpg")}, environ_overrides={IN_PROCESS_KEY: forged}
+            )
         assert response.status_code == 401, forged

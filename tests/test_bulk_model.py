@@ -16,7 +16,10 @@ def stored_and_read(record: JobRecord) -> JobRecord:
 
 def test_every_status_is_either_active_or_finished() -> None:
     assert {status for status in JobStatus if status.active} == {
-        JobStatus.RECEIVING, JobStatus.QUEUED, JobStatus.RUNNING}
+        JobStatus.RECEIVING,
+        JobStatus.QUEUED,
+        JobStatus.RUNNING,
+    }
     assert {status for status in JobStatus if status.finished} == {JobStatus.DONE, JobStatus.FAILED}
     assert {status.shown for status in JobStatus} == {"queued", "running", "done", "failed"}
 

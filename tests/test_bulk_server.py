@@ -20,8 +20,19 @@ from .bulk_builders import NOT_SENT_CASES, SENT_CASES, clean_set, hostile_archiv
 from .live import start_server
 from .test_bulk_cli import COLUMNS_200, cell, csv_rows, lookup, read_output, run_bulk, send_by_hand
 
-JOB_KEYS = {"id", "status", "cases", "errors", "message", "created", "started", "finished", "expires",
-            "status_url", "result_url"}
+JOB_KEYS = {
+    "id",
+    "status",
+    "cases",
+    "errors",
+    "message",
+    "created",
+    "started",
+    "finished",
+    "expires",
+    "status_url",
+    "result_url",
+}
 
 
 def checked(response: requests.Response) -> requests.Response:
@@ -78,8 +89,9 @@ def test_a_job_is_queued_then_done(finished_job: Any) -> None:
     assert job["result_url"] == f"/bulk/{job['id']}/result.zip" and job["expires"]
 
 
-def test_the_job_archive_is_what_the_mock_answers_by_hand(finished_job: Any, mock_url: str,
-                                                          auth: dict[str, str]) -> None:
+def test_the_job_archive_is_what_the_mock_answers_by_hand(
+    finished_job: Any, mock_url: str, auth: dict[str, str]
+) -> None:
     _, _, output = finished_job
     entries = regression_set()
     rows = csv_rows(output["results.csv"])
@@ -169,6 +181,7 @@ def test_delete_forgets_a_finished_job(mock_url: str, auth: dict[str, str]) -> N
 
 
 # -- the work area: a dedicated server with its own TMPDIR, one job at a time, a short TTL --
+
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:

@@ -14,8 +14,9 @@ from .live import ROOT, free_port, start_server
 
 
 def facematch(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "facematch", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "facematch", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_help_lists_the_commands() -> None:
@@ -61,8 +62,24 @@ def test_real_mode_without_its_packages_names_them(tmp_path) -> None:
         "from facematch.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, "serve", "--mode", "real", "--models-dir", str(tmp_path),
-                             "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            "--mode",
+            "real",
+            "--models-dir",
+            str(tmp_path),
+            "--port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "real mode needs face_recognition_models, threadpoolctl" in result.stderr
     assert "pip install -e '.[real]'" in result.stderr
@@ -76,8 +93,12 @@ def test_bad_option_values_are_explained() -> None:
 def test_serve_starts_and_answers() -> None:
     port = free_port()
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "facematch", "serve", "--port", str(port), "--quiet"],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facematch", "serve", "--port", str(port), "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:

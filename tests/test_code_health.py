@@ -26,3 +26,10 @@ def test_mypy_strict_passes() -> None:
     done = _run("mypy")
     assert done.returncode == 0, f"mypy (strict, as pyproject.toml sets it) found problems:\n{done.stdout}{done.stderr}"
     assert "Success" in done.stdout, done.stdout
+
+
+def test_ruff_format_leaves_every_file_as_it_is() -> None:
+    done = _run("ruff", "format", "--check", ".", "--no-cache")
+    assert done.returncode == 0, (
+        f"ruff format --check . would reformat files (run `ruff format .`):\n{done.stdout}{done.stderr}"
+    )

@@ -51,8 +51,9 @@ def test_the_form_contract_is_compiled_from_the_spec() -> None:
 
 
 def test_fixtures_are_reproducible_from_the_generator() -> None:
-    result = subprocess.run([sys.executable, "fixtures/make_fixtures.py", "--check"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "fixtures/make_fixtures.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -63,10 +64,14 @@ def test_every_example_satisfies_the_rules(name: str) -> None:
     example = CONTRACT.examples[name]
     two = b'"image2":{"input_provided":"True"' in example.body
     exchange = Exchange(
-        method="POST", url="http://127.0.0.1:8080/advanced_facematch",
+        method="POST",
+        url="http://127.0.0.1:8080/advanced_facematch",
         request_headers={"X-Correlation-ID": "c"},
         parts=(Part("image1", "a.jpg", 5000),) + ((Part("image2", "b.jpg", 5000),) if two else ()),
-        sent_image2=two, sent_correlation_id="c", status=example.status,
-        response_headers={"Content-Type": "application/json", "X-Correlation-ID": "c"}, body=example.body,
+        sent_image2=two,
+        sent_correlation_id="c",
+        status=example.status,
+        response_headers={"Content-Type": "application/json", "X-Correlation-ID": "c"},
+        body=example.body,
     )
     assert check_exchange(exchange) == []

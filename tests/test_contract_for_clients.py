@@ -72,8 +72,9 @@ def test_the_kits_schemathesis_run_never_generates_mock_extensions() -> None:
 
 
 @pytest.mark.parametrize(("path", "method", "status"), [("/healthz", "get", 200), ("/openapi.yaml", "get", 200)])
-def test_public_mock_routes_are_declared_public_and_are(client: FlaskClient, path: str, method: str,
-                                                        status: int) -> None:
+def test_public_mock_routes_are_declared_public_and_are(
+    client: FlaskClient, path: str, method: str, status: int
+) -> None:
     assert DOC.document["paths"][path][method]["security"] == []
     assert getattr(client, method)(path).status_code == status
 

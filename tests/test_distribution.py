@@ -38,23 +38,29 @@ class Installed:
 
     def run(self, *args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "FACEMATCH_"))}
-        return subprocess.run([str(self.bin / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        return subprocess.run(
+            [str(self.bin / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+        )
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     dist = tmp_path_factory.mktemp("dist")
-    built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
-                           capture_output=True, text=True, timeout=900)
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], capture_output=True, text=True, timeout=900
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     wheel = next(dist.glob("facematch_kit-*.whl"))
     sdist = next(dist.glob("facematch_kit-*.tar.gz"))
     env_dir = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True).create(env_dir)
     bin_dir = env_dir / "bin"
-    done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", f"{wheel}[kit]"],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "-q", f"{wheel}[kit]"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return Installed(wheel, sdist, bin_dir)
 
@@ -66,12 +72,17 @@ def _sha(data: bytes) -> str:
 def test_the_packaged_contract_is_the_repositorys(installed: Installed) -> None:
     link = ROOT / "facematch_contract" / "openapi.yaml"
     assert link.is_symlink() and link.resolve() == (ROOT / "openapi.yaml").resolve(), "one file, not a copy"
-    repo_files = {"openapi.yaml": (ROOT / "openapi.yaml").read_bytes(),
-                  "fixtures/manifest.json": (ROOT / "fixtures" / "manifest.json").read_bytes()}
+    repo_files = {
+        "openapi.yaml": (ROOT / "openapi.yaml").read_bytes(),
+        "fixtures/manifest.json": (ROOT / "fixtures" / "manifest.json").read_bytes(),
+    }
     repo_files |= {f"fixtures/images/{p.name}": p.read_bytes() for p in (ROOT / "fixtures" / "images").iterdir()}
     with zipfile.ZipFile(installed.wheel) as wheel:
-        packaged = {name.removeprefix("facematch_contract/"): wheel.read(name) for name in wheel.namelist()
-                    if name.startswith("facematch_contract/") and not name.endswith(".py")}
+        packaged = {
+            name.removeprefix("facematch_contract/"): wheel.read(name)
+            for name in wheel.namelist()
+            if name.startswith("facematch_contract/") and not name.endswith(".py")
+        }
     assert {k: _sha(v) for k, v in packaged.items()} == {k: _sha(v) for k, v in repo_files.items()}
     with tarfile.open(installed.sdist) as sdist:
         member = next(m for m in sdist.getmembers() if m.name.endswith("facematch_contract/openapi.yaml"))
@@ -84,8 +95,13 @@ def installed_mock(installed: Installed, tmp_path_factory: pytest.TempPathFactor
     """`facematch serve` from the fresh venv, started in an empty folder."""
     folder = tmp_path_factory.mktemp("serve-here")
     port = free_port()
-    process = subprocess.Popen([str(installed.bin / "facematch"), "serve", "--port", str(port), "--quiet"],
-                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(installed.bin / "facematch"), "serve", "--port", str(port), "--quiet"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -103,19 +119,23 @@ def installed_mock(installed: Installed, tmp_path_factory: pytest.TempPathFactor
         stop_process_group(process)
 
 
-def test_the_installed_mock_serves_from_another_folder(installed_mock: str, installed: Installed,
-                                                       tmp_path: Path) -> None:
+def test_the_installed_mock_serves_from_another_folder(
+    installed_mock: str, installed: Installed, tmp_path: Path
+) -> None:
     token = installed.run("facematch", "token", cwd=tmp_path).stdout.strip()
     face = (ROOT / "fixtures" / "images" / "hopper_a.jpg").read_bytes()
-    answer = requests.post(installed_mock + "/advanced_facematch", headers={"Authorization": f"Bearer {token}"},
-                           files={"image1": ("hopper_a.jpg", face, "image/jpeg")}, timeout=30)
+    answer = requests.post(
+        installed_mock + "/advanced_facematch",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"image1": ("hopper_a.jpg", face, "image/jpeg")},
+        timeout=30,
+    )
     assert answer.status_code == 200 and answer.json()["image1"]["confidence"] == 95.2
     contract = requests.get(installed_mock + "/openapi.yaml", timeout=30)
     assert contract.content == (ROOT / "openapi.yaml").read_bytes()
 
 
-def test_the_installed_kit_passes_the_installed_mock(installed_mock: str, installed: Installed,
-                                                     tmp_path: Path) -> None:
+def test_the_installed_kit_passes_the_installed_mock(installed_mock: str, installed: Installed, tmp_path: Path) -> None:
     done = installed.run("facematch", "check", "--base-url", installed_mock, "--max-examples", "25", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     evidence = json.loads((tmp_path / "reports" / "contract-report.json").read_text())
@@ -124,11 +144,26 @@ def test_the_installed_kit_passes_the_installed_mock(installed_mock: str, instal
     assert (reports / "contract-junit.xml").is_file() and (reports / "contract-report.md").is_file()
 
 
-def test_the_installed_pytest_plugin_from_an_empty_folder(installed_mock: str, installed: Installed,
-                                                          tmp_path: Path) -> None:
-    done = installed.run("python", "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
-                         "--facematch-base-url", installed_mock, "--facematch-max-examples", "10",
-                         "--facematch-json", "evidence.json", cwd=tmp_path)
+def test_the_installed_pytest_plugin_from_an_empty_folder(
+    installed_mock: str, installed: Installed, tmp_path: Path
+) -> None:
+    done = installed.run(
+        "python",
+        "-m",
+        "pytest",
+        "--pyargs",
+        "contract_tests",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--facematch-base-url",
+        installed_mock,
+        "--facematch-max-examples",
+        "10",
+        "--facematch-json",
+        "evidence.json",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert json.loads((tmp_path / "evidence.json").read_text())["verdict"] == "PASS"
     options = installed.run("python", "-m", "pytest", "--help", cwd=tmp_path).stdout
@@ -140,14 +175,15 @@ def test_the_installed_bulk_client_runs(installed_mock: str, installed: Installe
     with zipfile.ZipFile(cases, "w") as archive:
         archive.write(ROOT / "fixtures" / "images" / "hopper_a.jpg", "alice/image1.jpg")
         archive.write(ROOT / "fixtures" / "images" / "hopper_b.jpg", "alice/image2.jpg")
-    done = installed.run("facematch", "bulk", str(cases), "--base-url", installed_mock, "--output", "out.zip",
-                         "--quiet", cwd=tmp_path)
+    done = installed.run(
+        "facematch", "bulk", str(cases), "--base-url", installed_mock, "--output", "out.zip", "--quiet", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with zipfile.ZipFile(tmp_path / "out.zip") as results:
         assert "alice" in results.read("results.csv").decode()
 
 
-FIXTURE_TEST = '''
+FIXTURE_TEST = """
 import requests
 
 
@@ -159,7 +195,7 @@ def test_the_fixture_steers_a_running_mock(facematch_mock):
                               timeout=30).status_code for _ in range(2)]
     assert statuses == [503, 400]
     assert facematch_mock.control.count(path="/advanced_facematch", image2=False) == 2
-'''
+"""
 
 
 def test_the_installed_mock_fixture_runs_a_steerable_mock(installed: Installed, tmp_path: Path) -> None:

@@ -19,8 +19,15 @@ from mock_server.engines.dlib_resnet import FaceResNet, ModelFormatError, read_l
 from mock_server.engines.face_model import RECOGNITION_MODEL_FILE, FaceModel, dlib_models_dir
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "images"
-FACE_FIXTURES = ["astronaut_a.jpg", "astronaut_b.jpg", "hopper_a.jpg", "hopper_b.jpg", "hopper_gray.jpg",
-                 "collage.jpg", "recapture.jpg"]
+FACE_FIXTURES = [
+    "astronaut_a.jpg",
+    "astronaut_b.jpg",
+    "hopper_a.jpg",
+    "hopper_b.jpg",
+    "hopper_gray.jpg",
+    "collage.jpg",
+    "recapture.jpg",
+]
 #: float32 arithmetic in a different order: dlib's vectors and ours differ by ~4e-7.
 TOLERANCE = 1e-5
 
@@ -115,7 +122,7 @@ def test_other_network_shapes_are_refused(model_bytes: bytes) -> None:
     means, layers = read_layers(model_bytes)
     first_pool = next(i for i, layer in enumerate(layers) if layer.kind == "avg_pool")
     with pytest.raises(ModelFormatError, match="expected"):
-        FaceResNet(means, layers[:first_pool] + layers[first_pool + 2:], "altered.dat")
+        FaceResNet(means, layers[:first_pool] + layers[first_pool + 2 :], "altered.dat")
 
 
 def test_not_a_model_file_is_refused(tmp_path: Path) -> None:

@@ -80,8 +80,11 @@ def test_prefer_is_read_into_one_steering() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("200", Delay(DelayKind.FIXED, 200, 200)), ("100-400", Delay(DelayKind.UNIFORM, 100, 400)),
-     ("tail:200-3000", Delay(DelayKind.LONG_TAIL, 200, 3000))],
+    [
+        ("200", Delay(DelayKind.FIXED, 200, 200)),
+        ("100-400", Delay(DelayKind.UNIFORM, 100, 400)),
+        ("tail:200-3000", Delay(DelayKind.LONG_TAIL, 200, 3000)),
+    ],
 )
 def test_three_delay_forms(text: str, expected: Delay) -> None:
     delay = parse_delay(text)
@@ -108,8 +111,9 @@ def test_three_delay_forms(text: str, expected: Delay) -> None:
         ("delay=90000", "invalid_delay", "at most 60000"),
     ],
 )
-def test_bad_values_get_a_422_naming_the_choices(client: FlaskClient, token: str, prefer: str, kind: str,
-                                                 words: str) -> None:
+def test_bad_values_get_a_422_naming_the_choices(
+    client: FlaskClient, token: str, prefer: str, kind: str, words: str
+) -> None:
     response = call(client, token, Prefer=prefer)
     assert response.status_code == 422, response.data
     body = response.get_json()
@@ -159,8 +163,9 @@ def test_a_fault_wins_over_a_named_example(client: FlaskClient, token: str) -> N
 def run_in_front(app: Flask, token: str, prefer: str) -> tuple[str, dict[str, Any]]:
     """Call the app as the server layer does (its marker in the environ); return the status
     and the environ the app handed back."""
-    builder = EnvironBuilder(path=OPERATION, method="POST", data=form(),
-                             headers={"Authorization": f"Bearer {token}", "Prefer": prefer})
+    builder = EnvironBuilder(
+        path=OPERATION, method="POST", data=form(), headers={"Authorization": f"Bearer {token}", "Prefer": prefer}
+    )
     environ = builder.get_environ()
     environ[FRONT_KEY] = True
     statuses: list[str] = []
@@ -194,8 +199,9 @@ def test_socket_faults_and_delays_are_handed_to_the_server_layer(app: Flask, tok
 def test_precedence_request_over_lower_layers() -> None:
     rng = random.Random(0)
     always_503 = RuntimeOverrides(latency=parse_delay("50"), faults=FaultPolicy(1.0, (Fault.UNAVAILABLE,)))
-    never = RuntimeOverrides(default_scenario="both_fake", latency=parse_delay("900"),
-                             faults=FaultPolicy(0.0, (Fault.RESET,)))
+    never = RuntimeOverrides(
+        default_scenario="both_fake", latency=parse_delay("900"), faults=FaultPolicy(0.0, (Fault.RESET,))
+    )
     # The request's own fault and delay win; the lower layers fill what it leaves out.
     own = Steering(fault=Fault.HANG, fault_ms=10, delay=parse_delay("7"))
     assert combine((own,), (always_503,), "k", rng) == own
@@ -203,10 +209,10 @@ def test_precedence_request_over_lower_layers() -> None:
     # A sequence step sits between the request and the settings.
     step = Steering(example="faces_mismatch", fault=Fault.EMPTY)
     assert combine((PLAIN, step), (always_503,), "k", rng) == Steering(
-        example="faces_mismatch", fault=Fault.EMPTY, delay=parse_delay("50"))
+        example="faces_mismatch", fault=Fault.EMPTY, delay=parse_delay("50")
+    )
     # The first settings layer with a fault policy decides, even when it draws no fault.
-    assert combine((PLAIN,), (never, always_503), "k", rng) == Steering(example="both_fake",
-                                                                         delay=parse_delay("900"))
+    assert combine((PLAIN,), (never, always_503), "k", rng) == Steering(example="both_fake", delay=parse_delay("900"))
     assert combine((PLAIN,), (), "k", rng) is PLAIN
 
 
@@ -261,7 +267,11 @@ def test_faulted_requests_are_journaled_with_the_fault(journaled: tuple[FlaskCli
     call(client, None, Prefer="fault=503")
     entries = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(entry["status"], entry["fault"]) for entry in entries] == [
-        (503, "503"), (200, "reset"), (200, None), (401, None)]
+        (503, "503"),
+        (200, "reset"),
+        (200, None),
+        (401, None),
+    ]
 
 
 # -- the contract-test kit never sends them --------------------------------------------------

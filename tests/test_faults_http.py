@@ -40,8 +40,9 @@ def raw_request(token: str, prefer: str | None = None) -> bytes:
 
 
 def normal_answer(url: str, token: str) -> requests.Response:
-    response = requests.post(url + OPERATION, files=image_files(FACE), headers={"Authorization": f"Bearer {token}"},
-                             timeout=20)
+    response = requests.post(
+        url + OPERATION, files=image_files(FACE), headers={"Authorization": f"Bearer {token}"}, timeout=20
+    )
     assert response.status_code == 200
     return response
 
@@ -49,8 +50,12 @@ def normal_answer(url: str, token: str) -> requests.Response:
 def http_client(url: str, token: str, prefer: str) -> http.client.HTTPResponse:
     host, port = address(url)
     connection = http.client.HTTPConnection(host, port, timeout=20)
-    connection.request("POST", OPERATION, body=BODY,
-                       headers={"Authorization": f"Bearer {token}", "Prefer": prefer, "Content-Type": CONTENT_TYPE})
+    connection.request(
+        "POST",
+        OPERATION,
+        body=BODY,
+        headers={"Authorization": f"Bearer {token}", "Prefer": prefer, "Content-Type": CONTENT_TYPE},
+    )
     return connection.getresponse()
 
 
@@ -112,15 +117,21 @@ def test_fault_options_go_together() -> None:
     assert result.returncode == 2 and "--faults and --fault-rate go together" in result.stderr
     result = subprocess.run([*command, "--fault-rate", "0.1,2"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "fault rate must be a number from 0 to 1" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "facematch", "serve", "--faults", "boom", "--fault-rate", "1"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "facematch", "serve", "--faults", "boom", "--fault-rate", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "choose from 503, 429" in result.stderr
 
 
 def test_command_line_faults_and_a_graceful_stop_with_a_hung_connection(token: str) -> None:
     with start_live_server("--workers", "1", "--quiet", "--faults", "503", "--fault-rate", "1") as live:
-        answer = requests.post(live.url + OPERATION, files=image_files(FACE),
-                               headers={"Authorization": f"Bearer {token}"}, timeout=20)
+        answer = requests.post(
+            live.url + OPERATION, files=image_files(FACE), headers={"Authorization": f"Bearer {token}"}, timeout=20
+        )
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
         assert requests.post(live.url + OPERATION, files=image_files(FACE), timeout=20).status_code == 401
         with connect(live.url) as hung:

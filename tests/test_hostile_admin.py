@@ -30,12 +30,14 @@ def test_admin_routes_answer_no_web_origin_and_no_foreign_host() -> None:
         listing = requests.get(url + JOURNAL, headers=origin, timeout=BOUND)
         assert listing.status_code == 200
         assert "Access-Control-Allow-Origin" not in listing.headers
-        preflight = requests.options(url + JOURNAL, headers={**origin, "Access-Control-Request-Method": "DELETE"},
-                                     timeout=BOUND)
+        preflight = requests.options(
+            url + JOURNAL, headers={**origin, "Access-Control-Request-Method": "DELETE"}, timeout=BOUND
+        )
         assert "Access-Control-Allow-Origin" not in preflight.headers
         # The operation keeps its CORS answer.
-        operation = requests.post(url + "/advanced_facematch", files={"image1": ("a.jpg", FACE)},
-                                  headers={**AUTH, **origin}, timeout=BOUND)
+        operation = requests.post(
+            url + "/advanced_facematch", files={"image1": ("a.jpg", FACE)}, headers={**AUTH, **origin}, timeout=BOUND
+        )
         assert operation.headers["Access-Control-Allow-Origin"] == "*"
         # DNS rebinding: a hostile name that resolves to 127.0.0.1.
         for method in ("GET", "DELETE"):
@@ -50,16 +52,20 @@ def test_admin_routes_answer_no_web_origin_and_no_foreign_host() -> None:
 
 
 def test_admin_token_and_host_list_are_configurable() -> None:
-    with start_server("--workers", "1", "--admin-token", "s3cret-admin", "--allowed-hosts", "mock.test",
-                      "--admin-cors") as url:
+    with start_server(
+        "--workers", "1", "--admin-token", "s3cret-admin", "--allowed-hosts", "mock.test", "--admin-cors"
+    ) as url:
         assert_json_error(get_with_host(url, JOURNAL, "mock.test"), 401, BOUND)
-        assert_json_error(get_with_host(url, JOURNAL, "mock.test", "Authorization: Bearer wrong\r\n"),
-                          401, BOUND)
-        good = get_with_host(url, JOURNAL, "mock.test", "Authorization: Bearer s3cret-admin\r\nOrigin: http://a.test\r\n")
+        assert_json_error(get_with_host(url, JOURNAL, "mock.test", "Authorization: Bearer wrong\r\n"), 401, BOUND)
+        good = get_with_host(
+            url, JOURNAL, "mock.test", "Authorization: Bearer s3cret-admin\r\nOrigin: http://a.test\r\n"
+        )
         assert good.status == 200 and good.headers.get("access-control-allow-origin") == "*"
         # Only the listed host now, not even localhost.
-        assert_json_error(get_with_host(url, JOURNAL, "localhost", "Authorization: Bearer s3cret-admin\r\n"),
-                          403, BOUND)
+        assert_json_error(
+            get_with_host(url, JOURNAL, "localhost", "Authorization: Bearer s3cret-admin\r\n"), 403, BOUND
+        )
         # A JWT for the operation is not the admin token.
-        assert_json_error(get_with_host(url, JOURNAL, "mock.test", f"Authorization: {AUTH['Authorization']}\r\n"),
-                          401, BOUND)
+        assert_json_error(
+            get_with_host(url, JOURNAL, "mock.test", f"Authorization: {AUTH['Authorization']}\r\n"), 401, BOUND
+        )

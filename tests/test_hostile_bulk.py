@@ -34,7 +34,7 @@ def auth_for(subject: str) -> dict[str, str]:
 def test_a_job_belongs_to_its_subject_and_csv_cells_cannot_be_formulas() -> None:
     alice, mallory = auth_for("alice"), auth_for("mallory")
     cases = {
-        "=HYPERLINK(\"https:evil.test\",\"x\")/image1.jpg": image("astronaut_a.jpg"),
+        '=HYPERLINK("https:evil.test","x")/image1.jpg': image("astronaut_a.jpg"),
         "+cmd/image1.jpg": image("hopper_a.jpg"),
         "@sum/image1.jpg": image("hopper_b.jpg"),
         "plain/image1.jpg": image("astronaut_b.jpg"),
@@ -44,8 +44,11 @@ def test_a_job_belongs_to_its_subject_and_csv_cells_cannot_be_formulas() -> None
         accepted = submit(url, zip_bytes(cases), alice)
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["id"]
-        for method, path in (("GET", f"/bulk/{job_id}"), ("GET", f"/bulk/{job_id}/result.zip"),
-                             ("DELETE", f"/bulk/{job_id}")):
+        for method, path in (
+            ("GET", f"/bulk/{job_id}"),
+            ("GET", f"/bulk/{job_id}/result.zip"),
+            ("DELETE", f"/bulk/{job_id}"),
+        ):
             other = checked(requests.request(method, url + path, headers=mallory, timeout=BOUND))
             assert other.status_code == 404, (method, path, other.text)
         job = wait_done(url, job_id, alice)
@@ -61,7 +64,7 @@ def test_a_job_belongs_to_its_subject_and_csv_cells_cannot_be_formulas() -> None
         for value in row:
             assert not value.startswith(tuple(dangerous)) or value.lstrip("-").replace(".", "").isdigit(), row
     firsts = sorted(row[0] for row in rows[1:])
-    assert "'=HYPERLINK(\"https:evil.test\",\"x\")" in firsts and "'+cmd" in firsts and "'@sum" in firsts
+    assert '\'=HYPERLINK("https:evil.test","x")' in firsts and "'+cmd" in firsts and "'@sum" in firsts
     assert any(row[1] == "'-2+3" for row in rows[1:])
 
 
@@ -84,11 +87,11 @@ def test_an_archive_inflating_far_past_its_size_is_refused() -> None:
 
 def test_the_next_start_removes_the_job_files_of_a_killed_server() -> None:
     port = free_port()
-    command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1"]
+    command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     before = set(Path(tempfile.gettempdir()).glob("facematch-bulk-*"))
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -97,8 +100,13 @@ def test_the_next_start_removes_the_job_files_of_a_killed_server() -> None:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        left = [folder for folder in Path(tempfile.gettempdir()).glob("facematch-bulk-*") if folder not in before
-                and (folder / "server.pid").exists() and (folder / "server.pid").read_text() == str(process.pid)]
+        left = [
+            folder
+            for folder in Path(tempfile.gettempdir()).glob("facematch-bulk-*")
+            if folder not in before
+            and (folder / "server.pid").exists()
+            and (folder / "server.pid").read_text() == str(process.pid)
+        ]
         assert len(left) == 1
         (left[0] / ("0" * 32)).mkdir()
         (left[0] / ("0" * 32) / "input.zip").write_bytes(b"photos of a job")

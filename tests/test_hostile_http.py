@@ -30,8 +30,9 @@ TOKEN = mint_token(DEV_JWT_SECRET)
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with start_server("--workers", "2", "--idle-timeout", str(IDLE), "--header-timeout", str(HEADERS),
-                      "--body-timeout", str(BODY)) as base_url:
+    with start_server(
+        "--workers", "2", "--idle-timeout", str(IDLE), "--header-timeout", str(HEADERS), "--body-timeout", str(BODY)
+    ) as base_url:
         yield base_url
 
 
@@ -88,8 +89,10 @@ def test_a_chunked_body_over_the_limit_is_cut_while_it_arrives(url: str) -> None
     chunk = b"a" * 1024 * 1024
     with connect(url) as sock:
         started = time.monotonic()
-        sock.sendall(b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     b"Content-Type: multipart/form-data; boundary=b\r\n\r\n")
+        sock.sendall(
+            b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n\r\n"
+        )
         try:
             for _ in range(40):
                 sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
@@ -105,8 +108,9 @@ def test_a_client_script_name_is_ignored(url: str) -> None:
 
 
 def test_expect_100_continue_refuses_an_oversized_body_without_a_100(url: str) -> None:
-    request = (b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-               b"Content-Length: 999999999\r\n\r\n")
+    request = (
+        b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 999999999\r\n\r\n"
+    )
     with connect(url) as sock:
         started = time.monotonic()
         sock.sendall(request)
@@ -118,8 +122,10 @@ def test_expect_100_continue_refuses_an_oversized_body_without_a_100(url: str) -
 
 def test_expect_100_continue_refuses_a_missing_token_before_the_body_is_sent(url: str) -> None:
     body, content_type = multipart([("image1", "a.jpg", FACE)])
-    head = (f"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n").encode()
+    head = (
+        f"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    ).encode()
     with connect(url) as sock:
         started = time.monotonic()
         sock.sendall(head + b"\r\n")
@@ -139,8 +145,9 @@ def test_expect_100_continue_refuses_a_missing_token_before_the_body_is_sent(url
 
 def test_pipelined_requests_are_answered_in_order(url: str) -> None:
     with connect(url) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                     b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
         raw = _read_all(sock)
     first, second = raw.split(b"HTTP/1.1 ")[1:]
     assert first.startswith(b"200 ") and b'"status":"ok"' in first, raw
@@ -161,8 +168,10 @@ def _slow_headers(url: str) -> bytes:
 
 def _slow_body(url: str) -> bytes:
     with connect(url) as sock:
-        sock.sendall(b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
-                     b"Content-Type: multipart/form-data; boundary=b\r\n\r\n")
+        sock.sendall(
+            b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n\r\n"
+        )
         try:
             for _ in range(int(BOUND * 2)):
                 sock.sendall(b"a")

@@ -53,8 +53,14 @@ def test_a_file_name_over_255_characters_is_refused(server: LiveServer) -> None:
 
 def test_part_headers_over_16_kb_are_refused_whatever_the_header(server: LiveServer) -> None:
     boundary = "hb"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image1\"; filename=\"a.jpg\"\r\n"
-            f"X-Padding: {'p' * 20_000}\r\n\r\n").encode() + FACE + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image1"; filename="a.jpg"\r\n'
+            f"X-Padding: {'p' * 20_000}\r\n\r\n"
+        ).encode()
+        + FACE
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     assert_422(server, body, f"multipart/form-data; boundary={boundary}", "part_headers_too_large")
 
 
@@ -70,8 +76,9 @@ def test_the_journal_stays_bounded_in_bytes_and_keeps_the_newest(server: LiveSer
         for number in range(200):
             last = f"bulk-{number:04d}"
             files = [("image1", (f"{number:04d}" + "n" * 250, FACE, "image/jpeg"))]
-            answer = session.post(server.url + "/advanced_facematch", files=files, data={"unique_id": last},
-                                  headers=AUTH, timeout=BOUND)
+            answer = session.post(
+                server.url + "/advanced_facematch", files=files, data={"unique_id": last}, headers=AUTH, timeout=BOUND
+            )
             assert answer.status_code == 200, answer.text
         listing = session.get(server.url + "/__mock/requests", params={"limit": 1000}, timeout=BOUND)
     assert listing.status_code == 200

@@ -19,8 +19,12 @@ FACE = fixture_path("astronaut_a.jpg").read_bytes()
 
 def post_with(url: str, claims: dict[str, object]) -> requests.Response:
     token = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256")
-    return requests.post(url + "/advanced_facematch", files={"image1": ("a.jpg", FACE)},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return requests.post(
+        url + "/advanced_facematch",
+        files={"image1": ("a.jpg", FACE)},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
 
 
 def test_require_exp_refuses_tokens_without_a_numeric_exp() -> None:

@@ -166,8 +166,10 @@ def _non_multipart_415(sent: Sent) -> Answer | None:
 def _non_multipart_crash(sent: Sent) -> Answer | None:
     if sent.method != "POST" or sent.multipart:
         return None
-    page = (b"<html><body><h1>Internal Server Error</h1><pre>Traceback (most recent call last):\n"
-            b'  File "app.py", line 12, in handle\nKeyError: image1</pre></body></html>')
+    page = (
+        b"<html><body><h1>Internal Server Error</h1><pre>Traceback (most recent call last):\n"
+        b'  File "app.py", line 12, in handle\nKeyError: image1</pre></body></html>'
+    )
     return Answer(500, {"Content-Type": "text/html", **_echo(sent)}, page)
 
 
@@ -178,34 +180,65 @@ def _drop_correlation_on_errors(sent: Sent, answer: Answer) -> Answer:
     return Answer(answer.status, headers, answer.body)
 
 
-BREAKAGES: dict[str, Breakage] = {b.rule: b for b in (
-    Breakage("SHAPE-1", "adds a request_id key to every 200 body",
-             mutate=on_success(lambda sent, body: body.update(request_id="r-1"))),
-    Breakage("TYPE-1", "writes overall_result as a JSON boolean",
-             mutate=on_success(lambda sent, body: body.update(overall_result=body["overall_result"] == "True"))),
-    Breakage("IMG1-1", 'says image1.input_provided "False"',
-             mutate=on_success(lambda sent, body: body["image1"].update(input_provided="False"))),
-    Breakage("LIVE-1", "keeps the score as a fake image's confidence", mutate=on_success(_fake_confidence)),
-    Breakage("LIVE-2", "gives a real image a prediction_confidence different from its confidence",
-             mutate=on_success(_real_prediction_differs)),
-    Breakage("ONE-1", "gives image2 confidence 0 instead of null in one-photo mode",
-             mutate=on_success(_one_image_confidence)),
-    Breakage("TWO-1", 'says the match was not performed when image2 was sent',
-             mutate=on_success(_two_image_not_performed)),
-    Breakage("OVR-1", 'says overall_result "True" when a gate failed', mutate=on_success(_overall_ignores_gates)),
-    Breakage("OVR-2", 'keeps a non-zero overall_confidence when overall_result is "False"',
-             mutate=on_success(_false_keeps_confidence)),
-    Breakage("OVR-3", 'gives overall_confidence 0 when overall_result is "True"',
-             mutate=on_success(_true_zero_confidence)),
-    Breakage("ERR-1", 'answers 400 with {"error": ...} instead of {"msg": ...}', mutate=_error_key),
-    Breakage("ERR-2", "accepts expired tokens", rewrite=_ignore_expiry),
-    # 400 would be allowed (an "empty image1"); 415 is neither of the contract's answers.
-    Breakage("ERR-3", "answers a body that is not multipart with 415 instead of 422 (or 400)",
-             intercept=_non_multipart_415),
-    Breakage("ERR-4", "crashes with an HTML 500 page on a body that is not multipart",
-             intercept=_non_multipart_crash),
-    Breakage("HDR-1", "does not echo X-Correlation-ID on error responses", mutate=_drop_correlation_on_errors),
-)}
+BREAKAGES: dict[str, Breakage] = {
+    b.rule: b
+    for b in (
+        Breakage(
+            "SHAPE-1",
+            "adds a request_id key to every 200 body",
+            mutate=on_success(lambda sent, body: body.update(request_id="r-1")),
+        ),
+        Breakage(
+            "TYPE-1",
+            "writes overall_result as a JSON boolean",
+            mutate=on_success(lambda sent, body: body.update(overall_result=body["overall_result"] == "True")),
+        ),
+        Breakage(
+            "IMG1-1",
+            'says image1.input_provided "False"',
+            mutate=on_success(lambda sent, body: body["image1"].update(input_provided="False")),
+        ),
+        Breakage("LIVE-1", "keeps the score as a fake image's confidence", mutate=on_success(_fake_confidence)),
+        Breakage(
+            "LIVE-2",
+            "gives a real image a prediction_confidence different from its confidence",
+            mutate=on_success(_real_prediction_differs),
+        ),
+        Breakage(
+            "ONE-1",
+            "gives image2 confidence 0 instead of null in one-photo mode",
+            mutate=on_success(_one_image_confidence),
+        ),
+        Breakage(
+            "TWO-1",
+            "says the match was not performed when image2 was sent",
+            mutate=on_success(_two_image_not_performed),
+        ),
+        Breakage("OVR-1", 'says overall_result "True" when a gate failed', mutate=on_success(_overall_ignores_gates)),
+        Breakage(
+            "OVR-2",
+            'keeps a non-zero overall_confidence when overall_result is "False"',
+            mutate=on_success(_false_keeps_confidence),
+        ),
+        Breakage(
+            "OVR-3",
+            'gives overall_confidence 0 when overall_result is "True"',
+            mutate=on_success(_true_zero_confidence),
+        ),
+        Breakage("ERR-1", 'answers 400 with {"error": ...} instead of {"msg": ...}', mutate=_error_key),
+        Breakage("ERR-2", "accepts expired tokens", rewrite=_ignore_expiry),
+        # 400 would be allowed (an "empty image1"); 415 is neither of the contract's answers.
+        Breakage(
+            "ERR-3",
+            "answers a body that is not multipart with 415 instead of 422 (or 400)",
+            intercept=_non_multipart_415,
+        ),
+        Breakage(
+            "ERR-4", "crashes with an HTML 500 page on a body that is not multipart", intercept=_non_multipart_crash
+        ),
+        Breakage("HDR-1", "does not echo X-Correlation-ID on error responses", mutate=_drop_correlation_on_errors),
+    )
+}
 
 
 class BrokenProxy:
@@ -259,8 +292,14 @@ class BrokenProxy:
 
     def forward(self, sent: Sent, path: str) -> Answer:
         headers = {k: v for k, v in sent.headers.items() if k not in ("host", "content-length")}
-        response = self.session.request(sent.method, self.upstream + path, headers=headers, data=sent.body or None,
-                                        timeout=60, allow_redirects=False)
+        response = self.session.request(
+            sent.method,
+            self.upstream + path,
+            headers=headers,
+            data=sent.body or None,
+            timeout=60,
+            allow_redirects=False,
+        )
         kept = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
         return Answer(response.status_code, kept, response.content)
 
@@ -286,15 +325,36 @@ class KitRun:
 def run_kit(base_url: str, out: Path, *extra: str) -> KitRun:
     """``facematch check`` in a subprocess; the failing rules come from its JSON report."""
     junit, report, evidence = out / "junit.xml", out / "report.md", out / "report.json"
-    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url, "--jwt-secret",
-               DEV_JWT_SECRET, "--junit", str(junit), "--report", str(report), "--json", str(evidence),
-               "--seed", "12345", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "facematch",
+        "check",
+        "--base-url",
+        base_url,
+        "--jwt-secret",
+        DEV_JWT_SECRET,
+        "--junit",
+        str(junit),
+        "--report",
+        str(report),
+        "--json",
+        str(evidence),
+        "--seed",
+        "12345",
+        *extra,
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     doc = json.loads(evidence.read_text())
     breaches = sum(row["status"] == "fail" for row in doc["rules"] + doc["expectations"])
     breaches += sum(bool(check["failed"]) for check in doc["schemathesis_checks"])
-    return KitRun(done.returncode, failing_rules(evidence), done.stdout[-4000:] + done.stderr[-2000:],
-                  int(ET.parse(junit).getroot().get("failures", "0")), breaches)
+    return KitRun(
+        done.returncode,
+        failing_rules(evidence),
+        done.stdout[-4000:] + done.stderr[-2000:],
+        int(ET.parse(junit).getroot().get("failures", "0")),
+        breaches,
+    )
 
 
 def failing_rules(evidence: Path) -> frozenset[str]:
@@ -307,6 +367,7 @@ def broken_runs(mock_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """Run the kit against every broken server (three at a time on this small machine)."""
     base = tmp_path_factory.mktemp("broken")
     with BrokenProxy(mock_url) as proxy:
+
         def one(rule: str) -> tuple[str, KitRun]:
             out = base / rule
             out.mkdir()
@@ -325,7 +386,8 @@ def test_broken_server_fails_exactly_its_rule(rule: str, broken_runs: dict[str, 
     assert run.exit_code == 1, f"{BREAKAGES[rule].what}: the kit did not FAIL it\n{run.output}"
     assert run.junit_failures == run.breaches, "JUnit counts each breach once, and only breaches"
     assert run.failing_rules == {rule}, (
-        f"server that {BREAKAGES[rule].what} failed {sorted(run.failing_rules)}, expected only {rule}\n{run.output}")
+        f"server that {BREAKAGES[rule].what} failed {sorted(run.failing_rules)}, expected only {rule}\n{run.output}"
+    )
 
 
 def test_every_rule_has_a_broken_server() -> None:

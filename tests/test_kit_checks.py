@@ -18,8 +18,18 @@ from facematch_contract.verdicts import Findings
 
 
 def exchange(status: int, body: object, fate: str | None = None) -> Exchange:
-    return Exchange("POST", "http://127.0.0.1:1/advanced_facematch", {}, (), False, None, status,
-                    {"Content-Type": "application/json"}, json.dumps(body).encode(), fate)
+    return Exchange(
+        "POST",
+        "http://127.0.0.1:1/advanced_facematch",
+        {},
+        (),
+        False,
+        None,
+        status,
+        {"Content-Type": "application/json"},
+        json.dumps(body).encode(),
+        fate,
+    )
 
 
 def test_misspelt_names_are_refused() -> None:

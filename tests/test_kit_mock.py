@@ -19,8 +19,21 @@ from .live import ROOT
 
 
 def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url, "--report", str(out / "report.md"),
-               "--junit", str(out / "junit.xml"), "--json", str(out / "report.json"), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "facematch",
+        "check",
+        "--base-url",
+        base_url,
+        "--report",
+        str(out / "report.md"),
+        "--junit",
+        str(out / "junit.xml"),
+        "--json",
+        str(out / "report.json"),
+        *extra,
+    ]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -69,9 +82,26 @@ def test_a_negative_case_valid_on_the_wire_is_not_a_failure_even_in_golden(mock_
 
 
 def test_pytest_entry_point_with_an_explicit_token(mock_url: str, token: str, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
-               "--facematch-base-url", mock_url, "--facematch-token", token, "--facematch-max-examples", "10",
-               "--facematch-report", str(tmp_path / "report.md"), "--facematch-junit", str(tmp_path / "junit.xml")]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        "contract_tests",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--facematch-base-url",
+        mock_url,
+        "--facematch-token",
+        token,
+        "--facematch-max-examples",
+        "10",
+        "--facematch-report",
+        str(tmp_path / "report.md"),
+        "--facematch-junit",
+        str(tmp_path / "junit.xml"),
+    ]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert_clean_reports(tmp_path, "contract")

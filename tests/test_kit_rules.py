@@ -21,16 +21,28 @@ from .live import ROOT
 SPEC = yaml.safe_load(SPEC_PATH.read_text())
 RESPONSES = SPEC["paths"]["/advanced_facematch"]["post"]["responses"]
 SUCCESS = {name: ex["value"] for name, ex in RESPONSES["200"]["content"]["application/json"]["examples"].items()}
-ERRORS = [(int(status), name, ex["value"]) for status, response in RESPONSES.items() if status != "200"
-          for name, ex in response["content"]["application/json"]["examples"].items()]
+ERRORS = [
+    (int(status), name, ex["value"])
+    for status, response in RESPONSES.items()
+    if status != "200"
+    for name, ex in response["content"]["application/json"]["examples"].items()
+]
 TWO = copy.deepcopy(SUCCESS["two_image_success"])
 ONE = copy.deepcopy(SUCCESS["one_image_success"])
 FAKE = copy.deepcopy(SUCCESS["image1_fake"])
 
 
-def exchange(body: Any, *, status: int = 200, image2: bool | None = None, fate: str | None = None,
-             content_type: str = "application/json", correlation: str | None = "cid-1",
-             echo: str | None = "same", method: str = "POST") -> Exchange:
+def exchange(
+    body: Any,
+    *,
+    status: int = 200,
+    image2: bool | None = None,
+    fate: str | None = None,
+    content_type: str = "application/json",
+    correlation: str | None = "cid-1",
+    echo: str | None = "same",
+    method: str = "POST",
+) -> Exchange:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     if image2 is None:
         image2 = isinstance(body, dict) and body.get("image2", {}).get("input_provided") == "True"
@@ -40,8 +52,9 @@ def exchange(body: Any, *, status: int = 200, image2: bool | None = None, fate: 
         headers["X-Correlation-ID"] = echoed
     parts = (Part("image1", "a.jpg", 20_000),) + ((Part("image2", "b.jpg", 30_000),) if image2 else ())
     sent = {"Authorization": "Bearer secret.jwt.x"} | ({"X-Correlation-ID": correlation} if correlation else {})
-    return Exchange(method, "http://127.0.0.1:8080/advanced_facematch", sent,
-                    parts, image2, correlation, status, headers, raw, fate)
+    return Exchange(
+        method, "http://127.0.0.1:8080/advanced_facematch", sent, parts, image2, correlation, status, headers, raw, fate
+    )
 
 
 def failing(ex: Exchange) -> set[str]:
@@ -98,8 +111,12 @@ MUTATIONS = [
     ("ONE-1", ONE, _set("image1_image2_facematch.performed", "True"), "one-photo match performed"),
     ("TWO-1", TWO, _set("image2.input_provided", "False"), "two-photo image2 not provided"),
     ("TWO-1", TWO, _set("image1_image2_facematch.confidence", None), "two-photo match confidence null"),
-    ("OVR-1", SUCCESS["faces_mismatch"], lambda b: b.update(overall_result="True", overall_confidence=50),
-     "True despite a mismatch"),
+    (
+        "OVR-1",
+        SUCCESS["faces_mismatch"],
+        lambda b: b.update(overall_result="True", overall_confidence=50),
+        "True despite a mismatch",
+    ),
     ("OVR-2", FAKE, _set("overall_confidence", 40), "False with a confidence"),
     ("OVR-3", TWO, _set("overall_confidence", 0), "True with confidence 0"),
 ]
@@ -109,8 +126,11 @@ MUTATIONS = [
 def test_each_broken_body_fails_exactly_its_rule(rule: str, base: dict[str, Any], mutate: Callable, what: str) -> None:
     body = copy.deepcopy(base)
     mutate(body)
-    findings = [f for f in check_exchange(exchange(body, image2=base["image2"]["input_provided"] == "True"))
-                if f.severity == "fail"]
+    findings = [
+        f
+        for f in check_exchange(exchange(body, image2=base["image2"]["input_provided"] == "True"))
+        if f.severity == "fail"
+    ]
     assert {f.rule for f in findings} == {rule}, findings
     assert all(f.field for f in findings)
 
@@ -128,28 +148,34 @@ def test_aggregate_within_rounding_is_not_warned() -> None:
     assert check_exchange(exchange(body)) == []
 
 
-@pytest.mark.parametrize(("fate", "status", "body", "rule"), [
-    ("tiny_image", 200, ONE, "ERR-1"),
-    ("huge_image", 413, {"msg": "too large"}, "ERR-1"),
-    ("usable", 415, {"msg": "unsupported"}, "ERR-1"),
-    ("expired_token", 200, ONE, "ERR-2"),
-    ("usable", 401, {"msg": "invalid token"}, "ERR-2"),
-    ("not_multipart", 415, {"msg": "send multipart"}, "ERR-3"),
-    ("missing_image1", 200, ONE, "ERR-3"),
-    ("missing_image1", 400, {"detail": {}, "message": "x"}, "ERR-1"),
-    ("usable", 422, {"detail": {}, "message": "x"}, "ERR-3"),
-    ("not_multipart", 500, {"msg": "oops"}, "ERR-4"),
-])
+@pytest.mark.parametrize(
+    ("fate", "status", "body", "rule"),
+    [
+        ("tiny_image", 200, ONE, "ERR-1"),
+        ("huge_image", 413, {"msg": "too large"}, "ERR-1"),
+        ("usable", 415, {"msg": "unsupported"}, "ERR-1"),
+        ("expired_token", 200, ONE, "ERR-2"),
+        ("usable", 401, {"msg": "invalid token"}, "ERR-2"),
+        ("not_multipart", 415, {"msg": "send multipart"}, "ERR-3"),
+        ("missing_image1", 200, ONE, "ERR-3"),
+        ("missing_image1", 400, {"detail": {}, "message": "x"}, "ERR-1"),
+        ("usable", 422, {"detail": {}, "message": "x"}, "ERR-3"),
+        ("not_multipart", 500, {"msg": "oops"}, "ERR-4"),
+    ],
+)
 def test_fixed_fates_are_judged_by_their_rule(fate: str, status: int, body: Any, rule: str) -> None:
     assert failing(exchange(body, status=status, fate=fate, image2=False)) == {rule}
 
 
-@pytest.mark.parametrize(("fate", "status", "body"), [
-    ("missing_image1", 422, {"detail": {"error": "missing_image1"}, "message": "field image1 is required"}),
-    ("missing_image1", 400, {"msg": "image1 is empty"}),
-    ("not_multipart", 422, {"detail": {}, "message": "send multipart/form-data"}),
-    ("not_multipart", 400, {"msg": "image1 is empty"}),
-])
+@pytest.mark.parametrize(
+    ("fate", "status", "body"),
+    [
+        ("missing_image1", 422, {"detail": {"error": "missing_image1"}, "message": "field image1 is required"}),
+        ("missing_image1", 400, {"msg": "image1 is empty"}),
+        ("not_multipart", 422, {"detail": {}, "message": "send multipart/form-data"}),
+        ("not_multipart", 400, {"msg": "image1 is empty"}),
+    ],
+)
 def test_a_request_that_is_not_the_operation_may_get_422_or_400(fate: str, status: int, body: Any) -> None:
     """The upstream documents the 422 body and lists 400 for "Empty image1": either is conforming."""
     assert failing(exchange(body, status=status, fate=fate, image2=False)) == set()
@@ -161,13 +187,16 @@ def test_a_usable_photo_may_get_200_or_400(status: int) -> None:
     assert failing(exchange(body, status=status, fate="usable")) == set()
 
 
-@pytest.mark.parametrize(("status", "body", "rule"), [
-    (400, {"message": "no face"}, "ERR-1"),
-    (400, {"msg": ""}, "ERR-1"),
-    (401, {"msg": "x", "code": 7}, "ERR-2"),
-    (422, {"message": "x"}, "ERR-3"),
-    (422, {"detail": "x", "message": "x"}, "ERR-3"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "rule"),
+    [
+        (400, {"message": "no face"}, "ERR-1"),
+        (400, {"msg": ""}, "ERR-1"),
+        (401, {"msg": "x", "code": 7}, "ERR-2"),
+        (422, {"message": "x"}, "ERR-3"),
+        (422, {"detail": "x", "message": "x"}, "ERR-3"),
+    ],
+)
 def test_error_bodies_are_checked(status: int, body: Any, rule: str) -> None:
     assert failing(exchange(body, status=status)) == {rule}
 
@@ -208,8 +237,10 @@ def test_curl_line_redacts_the_token_and_shows_files() -> None:
 
 
 def test_rules_module_imports_only_the_standard_library() -> None:
-    code = ("import sys, facematch_contract.rules; "
-            "bad = sorted(m for m in ('requests', 'hypothesis', 'schemathesis', 'PIL', 'yaml', 'pytest') "
-            "if m in sys.modules); print(','.join(bad))")
+    code = (
+        "import sys, facematch_contract.rules; "
+        "bad = sorted(m for m in ('requests', 'hypothesis', 'schemathesis', 'PIL', 'yaml', 'pytest') "
+        "if m in sys.modules); print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -15,8 +15,23 @@ ST = Path(sys.executable).parent / "st"
 
 
 def st_run(base_url: str, token: str) -> str:
-    command = [str(ST), "--config-file", "contract_tests/schemathesis.toml", "run", "openapi.yaml", "-u", base_url,
-               "-H", f"Authorization: Bearer {token}", "--include-tag", "facematch", "-n", "30", "--seed", "7"]
+    command = [
+        str(ST),
+        "--config-file",
+        "contract_tests/schemathesis.toml",
+        "run",
+        "openapi.yaml",
+        "-u",
+        base_url,
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--include-tag",
+        "facematch",
+        "-n",
+        "30",
+        "--seed",
+        "7",
+    ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "contract_tests.st_hooks", "NO_COLOR": "1"}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     return done.stdout + done.stderr

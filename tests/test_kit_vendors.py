@@ -61,17 +61,38 @@ class KitRun:
     output: str
 
     def summary(self) -> str:
-        return (f"{self.target}: exit {self.exit_code}, failed {sorted(self.failed)}, seed {self.seed}, "
-                f"{self.seconds:.1f} s")
+        return (
+            f"{self.target}: exit {self.exit_code}, failed {sorted(self.failed)}, seed {self.seed}, "
+            f"{self.seconds:.1f} s"
+        )
 
 
 def run_kit(target: str, url: str, out: Path, seed: int, max_examples: int) -> KitRun:
     """``facematch check --profile contract`` against ``url``, as a vendor would type it."""
     out.mkdir(parents=True, exist_ok=True)
     report, junit, evidence = out / "report.md", out / "junit.xml", out / "report.json"
-    command = [sys.executable, "-m", "facematch", "check", "--base-url", url, "--jwt-secret", SECRET,
-               "--profile", "contract", "--max-examples", str(max_examples), "--seed", str(seed),
-               "--report", str(report), "--junit", str(junit), "--json", str(evidence)]
+    command = [
+        sys.executable,
+        "-m",
+        "facematch",
+        "check",
+        "--base-url",
+        url,
+        "--jwt-secret",
+        SECRET,
+        "--profile",
+        "contract",
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(seed),
+        "--report",
+        str(report),
+        "--junit",
+        str(junit),
+        "--json",
+        str(evidence),
+    ]
     started = time.monotonic()
     done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=300)
     failed = frozenset(failed_rules(evidence)) if evidence.exists() else frozenset({"(no JSON report)"})
@@ -112,8 +133,11 @@ def bug_jobs(bugs: tuple[Bug, ...]) -> list[Job]:
 
 
 def conforming_jobs(seeds_per_stack: int, rng: random.Random) -> list[Job]:
-    return [Job(f"conforming-{kind.value}-{i}", kind, CONFORMING, rng.randrange(2**31), CONFORMING_EXAMPLES)
-            for kind in Stack for i in range(seeds_per_stack)]
+    return [
+        Job(f"conforming-{kind.value}-{i}", kind, CONFORMING, rng.randrange(2**31), CONFORMING_EXAMPLES)
+        for kind in Stack
+        for i in range(seeds_per_stack)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -130,13 +154,15 @@ def holdout_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, KitRun]:
 
 def assert_conforms(run: KitRun) -> None:
     assert run.exit_code == 0 and not run.failed, (
-        f"conforming server judged non-conforming: {run.summary()}\n{run.output}")
+        f"conforming server judged non-conforming: {run.summary()}\n{run.output}"
+    )
 
 
 def assert_caught(bug: Bug, run: KitRun) -> None:
     assert run.exit_code == 1, f"bug {bug.name} ({bug.what}) was not FAILed by the kit: {run.summary()}\n{run.output}"
     assert run.failed & set(bug.rules), (
-        f"bug {bug.name} ({bug.what}) breaks {', '.join(bug.rules)}, the kit failed {sorted(run.failed)}\n{run.output}")
+        f"bug {bug.name} ({bug.what}) breaks {', '.join(bug.rules)}, the kit failed {sorted(run.failed)}\n{run.output}"
+    )
 
 
 @pytest.mark.parametrize("stack", list(Stack), ids=lambda s: s.value)
@@ -190,23 +216,35 @@ def conforming_urls() -> Iterator[dict[Stack, str]]:
 
 
 @pytest.mark.parametrize("stack", list(Stack), ids=lambda s: s.value)
-def test_conforming_vendor_is_lenient_where_the_upstream_is_silent(stack: Stack,
-                                                                    conforming_urls: dict[Stack, str]) -> None:
+def test_conforming_vendor_is_lenient_where_the_upstream_is_silent(
+    stack: Stack, conforming_urls: dict[Stack, str]
+) -> None:
     """A token without exp, a 5,000-character unique_id, an unknown field and an odd correlation id: all 200."""
     import jwt
     import requests
 
     token = jwt.encode({"sub": "vendor-test"}, SECRET, algorithm="HS256")
     odd_id = "corr id with spaces/" + "x" * 300
-    response = requests.post(f"{conforming_urls[stack]}/advanced_facematch",
-                             headers={"Authorization": f"Bearer {token}", "X-Correlation-ID": odd_id},
-                             files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")},
-                             data={"unique_id": "u" * 5000, "channel": "kiosk-7"}, timeout=30)
+    response = requests.post(
+        f"{conforming_urls[stack]}/advanced_facematch",
+        headers={"Authorization": f"Bearer {token}", "X-Correlation-ID": odd_id},
+        files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")},
+        data={"unique_id": "u" * 5000, "channel": "kiosk-7"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     assert response.headers["X-Correlation-ID"] == odd_id
-    assert response.json()["image2"] == {"input_provided": "False", "result": "N/A", "confidence": None,
-                                         "prediction_confidence": None}
-    quiet = requests.post(f"{conforming_urls[stack]}/advanced_facematch", headers={"Authorization": f"Bearer {token}"},
-                          files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")}, timeout=30)
+    assert response.json()["image2"] == {
+        "input_provided": "False",
+        "result": "N/A",
+        "confidence": None,
+        "prediction_confidence": None,
+    }
+    quiet = requests.post(
+        f"{conforming_urls[stack]}/advanced_facematch",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"image1": ("a.jpg", LENIENT_UPLOAD, "image/jpeg")},
+        timeout=30,
+    )
     generated = quiet.headers.get("X-Correlation-ID")
     assert (generated is None) if stack is not Stack.WERKZEUG else (generated is not None and len(generated) == 36)

@@ -40,12 +40,32 @@ class Outcome:
 
 
 def check(base_url: str, folder: Path, *extra: str) -> Outcome:
-    command = [sys.executable, "-m", "facematch", "check", "--base-url", base_url, "--max-examples", "3",
-               "--report", "out/report.md", "--junit", "out/junit.xml", "--json", "out/report.json", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "facematch",
+        "check",
+        "--base-url",
+        base_url,
+        "--max-examples",
+        "3",
+        "--report",
+        "out/report.md",
+        "--junit",
+        "out/junit.xml",
+        "--json",
+        "out/report.json",
+        *extra,
+    ]
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600)
     out = folder / "out"
-    return Outcome(done.returncode, done.stdout + done.stderr, (out / "report.md").read_text(),
-                   ET.parse(out / "junit.xml").getroot(), json.loads((out / "report.json").read_text()))
+    return Outcome(
+        done.returncode,
+        done.stdout + done.stderr,
+        (out / "report.md").read_text(),
+        ET.parse(out / "junit.xml").getroot(),
+        json.loads((out / "report.json").read_text()),
+    )
 
 
 def assert_not_judged(outcome: Outcome, cause: str) -> None:
@@ -168,8 +188,9 @@ class _NeverFake(BaseHTTPRequestHandler):
                     block["result"], block["confidence"] = "real", block["prediction_confidence"]
             passed = all(b["result"] == "real" for b in gates) and doc["image1_image2_facematch"]["result"] != "False"
             doc["overall_result"] = "True" if passed else "False"
-            scores = [b["confidence"] for b in gates] + ([doc["image1_image2_facematch"]["confidence"]]
-                                                          if len(gates) == 2 else [])
+            scores = [b["confidence"] for b in gates] + (
+                [doc["image1_image2_facematch"]["confidence"]] if len(gates) == 2 else []
+            )
             doc["overall_confidence"] = round(sum(scores) / len(scores), 2) if passed else 0
             content = json.dumps(doc).encode()
         self.send_response(answer.status_code)
@@ -209,8 +230,20 @@ def test_a_rule_no_response_exercised_is_not_a_pass(mock_url: str, tmp_path: Pat
 
 def test_the_pytest_plugin_gives_the_same_verdict_from_an_empty_folder(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
-               "--facematch-base-url", url, "--facematch-json", "evidence.json"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        "contract_tests",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--facematch-base-url",
+        url,
+        "--facematch-json",
+        "evidence.json",
+    ]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-2000:]
     evidence = json.loads((tmp_path / "evidence.json").read_text())

@@ -174,7 +174,7 @@ def test_err3_not_multipart(mock_url: str, auth: dict[str, str], content_type: s
     "body",
     [
         b"no boundary at all",
-        b"--b\r\nContent-Disposition: form-data; name=\"image1\"\r\n\r\nunterminated",
+        b'--b\r\nContent-Disposition: form-data; name="image1"\r\n\r\nunterminated',
         b"--b\r\nX-No-Disposition: 1\r\n\r\ndata\r\n--b--\r\n",
     ],
     ids=["no-boundary", "unterminated", "no-disposition"],

@@ -20,9 +20,19 @@ EXAMPLES = [
     for name, example in response["content"]["application/json"].get("examples", {}).items()
 ]
 REQUIRED_SCENARIOS = {
-    "two_image_success", "one_image_success", "image1_fake", "image2_fake", "both_fake",
-    "faces_mismatch", "one_image_fake", "empty_image", "unsupported_format", "size_out_of_range",
-    "no_face", "invalid_token", "missing_image1",
+    "two_image_success",
+    "one_image_success",
+    "image1_fake",
+    "image2_fake",
+    "both_fake",
+    "faces_mismatch",
+    "one_image_fake",
+    "empty_image",
+    "unsupported_format",
+    "size_out_of_range",
+    "no_face",
+    "invalid_token",
+    "missing_image1",
 }
 
 
@@ -38,8 +48,9 @@ def test_upstream_figures_are_kept() -> None:
 
 
 @pytest.mark.parametrize(("name", "status", "value"), EXAMPLES, ids=[name for name, _, _ in EXAMPLES])
-def test_prefer_header_returns_the_example(mock_url: str, auth: dict[str, str], name: str, status: int,
-                                           value: dict) -> None:
+def test_prefer_header_returns_the_example(
+    mock_url: str, auth: dict[str, str], name: str, status: int, value: dict
+) -> None:
     image = fixture_path("astronaut_a.jpg").read_bytes()
     response = post(mock_url, image_files(image), headers={**auth, "Prefer": f"example={name}"})
     assert response.status_code == status
@@ -47,8 +58,9 @@ def test_prefer_header_returns_the_example(mock_url: str, auth: dict[str, str], 
 
 
 @pytest.mark.parametrize(("name", "status", "value"), EXAMPLES[:3] + EXAMPLES[-3:], ids=lambda v: str(v)[:20])
-def test_query_parameter_returns_the_example(mock_url: str, auth: dict[str, str], name: str, status: int,
-                                             value: dict) -> None:
+def test_query_parameter_returns_the_example(
+    mock_url: str, auth: dict[str, str], name: str, status: int, value: dict
+) -> None:
     response = post(mock_url, image_files(b"placeholder"), headers=auth, params={"__example": name})
     assert (response.status_code, response.json()) == (status, value)
 

@@ -36,8 +36,21 @@ def test_manifest_matches_the_files() -> None:
 
 def test_manifest_covers_what_the_issue_asks_for() -> None:
     tags = set(itertools.chain.from_iterable(entry["tags"] for entry in ENTRIES))
-    assert {"same_person_pair", "recapture", "several_faces", "no_face", "exif_rotated", "grayscale",
-            "alpha", "webp", "tiny", "truncated", "corrupt", "not_image", "empty"} <= tags
+    assert {
+        "same_person_pair",
+        "recapture",
+        "several_faces",
+        "no_face",
+        "exif_rotated",
+        "grayscale",
+        "alpha",
+        "webp",
+        "tiny",
+        "truncated",
+        "corrupt",
+        "not_image",
+        "empty",
+    } <= tags
     assert {entry["person"] for entry in FACES} >= {"astronaut", "grace_hopper"}
     assert any(entry["canned"]["liveness"] == "fake" for entry in FACES)
 

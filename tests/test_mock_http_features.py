@@ -97,7 +97,10 @@ def test_journal_records_metadata_never_bytes_or_tokens(mock_url: str, auth: dic
     first = entries[0]
     assert first["correlation_id"] == "j-1" and first["unique_id"] == "case-7"
     assert [(p["name"], p["fixture"]) for p in first["parts"]] == [
-        ("image1", "images/astronaut_a.jpg"), ("image2", "images/hopper_a.jpg"), ("unique_id", None)]
+        ("image1", "images/astronaut_a.jpg"),
+        ("image2", "images/hopper_a.jpg"),
+        ("unique_id", None),
+    ]
     assert first["parts"][0]["bytes"] == len(FACE)
     assert entries[1]["example"] == "both_fake"
     assert token not in listing.text
@@ -119,7 +122,10 @@ def test_strict_mode_reports_a_response_that_breaks_the_contract(tmp_path, token
     contract variant that caps overall_confidence at 50 makes a real answer break it."""
     spec = yaml.safe_load(SPEC_PATH.read_text())
     spec["components"]["schemas"]["AdvancedFacematchResult"]["properties"]["overall_confidence"] = {
-        "type": "number", "minimum": 0, "maximum": 50}
+        "type": "number",
+        "minimum": 0,
+        "maximum": 50,
+    }
     variant = tmp_path / "openapi.yaml"
     variant.write_text(yaml.safe_dump(spec))
     auth = {"Authorization": f"Bearer {token}"}

@@ -28,16 +28,32 @@ def line_of(logger_class: type, tmp_path: Path, name: str, fmt: str, resp: objec
 
 
 CASES = [
-    (SimpleNamespace(status="200 OK", sent=380,
-                     headers=[("Content-Type", "application/json"), ("X-Correlation-ID", "abc")]),
-     {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "POST", "RAW_URI": "/advanced_facematch",
-      "SERVER_PROTOCOL": "HTTP/1.1"}),
-    (SimpleNamespace(status="401 UNAUTHORIZED", sent=0,
-                     headers=[("x-correlation-id", 'q"uote'), ("X-Correlation-ID", "last")]),
-     {"REMOTE_ADDR": "10.0.0.7", "REQUEST_METHOD": "POST", "RAW_URI": '/sumi/v1/advanced_facematch?__example="x"%20y',
-      "SERVER_PROTOCOL": "HTTP/1.0"}),
-    (SimpleNamespace(status=204, headers=[]),
-     {"REQUEST_METHOD": "OPTIONS", "RAW_URI": "/advanced_facematch", "SERVER_PROTOCOL": "HTTP/1.1"}),
+    (
+        SimpleNamespace(
+            status="200 OK", sent=380, headers=[("Content-Type", "application/json"), ("X-Correlation-ID", "abc")]
+        ),
+        {
+            "REMOTE_ADDR": "127.0.0.1",
+            "REQUEST_METHOD": "POST",
+            "RAW_URI": "/advanced_facematch",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+        },
+    ),
+    (
+        SimpleNamespace(
+            status="401 UNAUTHORIZED", sent=0, headers=[("x-correlation-id", 'q"uote'), ("X-Correlation-ID", "last")]
+        ),
+        {
+            "REMOTE_ADDR": "10.0.0.7",
+            "REQUEST_METHOD": "POST",
+            "RAW_URI": '/sumi/v1/advanced_facematch?__example="x"%20y',
+            "SERVER_PROTOCOL": "HTTP/1.0",
+        },
+    ),
+    (
+        SimpleNamespace(status=204, headers=[]),
+        {"REQUEST_METHOD": "OPTIONS", "RAW_URI": "/advanced_facematch", "SERVER_PROTOCOL": "HTTP/1.1"},
+    ),
 ]
 
 

@@ -67,8 +67,11 @@ def test_refusals_are_never_remembered() -> None:
     auth = CountingAuth("jwt", SECRET)
     tokens = VerifiedTokens(auth)
     forged = "Bearer " + mint_token("another-secret-of-enough-length-0123456789")
-    refusals = [(forged, ErrorKind.TOKEN_INVALID), (None, ErrorKind.TOKEN_MISSING),
-                ("Bearer abc", ErrorKind.TOKEN_MALFORMED)]
+    refusals = [
+        (forged, ErrorKind.TOKEN_INVALID),
+        (None, ErrorKind.TOKEN_MISSING),
+        ("Bearer abc", ErrorKind.TOKEN_MALFORMED),
+    ]
     for header, kind in refusals:
         for _ in range(2):
             with pytest.raises(ApiError) as caught:
@@ -246,7 +249,7 @@ def test_a_large_part_is_held_once_and_handed_out_without_a_copy() -> None:
     boundary = "b0undary"
     payload = bytes(range(256)) * 40_000  # 10 MB
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"image1\"; filename=\"x.jpg\"\r\n\r\n".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image1"; filename="x.jpg"\r\n\r\n'.encode()
         + payload
         + f"\r\n--{boundary}--\r\n".encode()
     )
@@ -266,12 +269,17 @@ def test_a_large_part_is_held_once_and_handed_out_without_a_copy() -> None:
 def test_an_overflowing_part_keeps_nothing() -> None:
     boundary = "b0undary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"image1\"; filename=\"x.jpg\"\r\n\r\n".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image1"; filename="x.jpg"\r\n\r\n'.encode()
         + b"x" * 5000
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    parts = read_form(io.BytesIO(body), f"multipart/form-data; boundary={boundary}",
-                      binary_fields=frozenset({"image1"}), image_limit=1000, max_body=len(body))
+    parts = read_form(
+        io.BytesIO(body),
+        f"multipart/form-data; boundary={boundary}",
+        binary_fields=frozenset({"image1"}),
+        image_limit=1000,
+        max_body=len(body),
+    )
     assert parts[0].overflow and parts[0].data == b"" and parts[0].size == 5000
 
 
@@ -279,11 +287,16 @@ def test_remembered_header_parameters_are_not_shared_mutably() -> None:
     """The parameter parser is memoised per header value; two requests with the same
     Content-Disposition still get their own, correct part names."""
     boundary = "b0undary"
-    disposition = "Content-Disposition: form-data; name=\"image1\"; filename=\"x.jpg\"\r\n\r\n"
+    disposition = 'Content-Disposition: form-data; name="image1"; filename="x.jpg"\r\n\r\n'
     body = f"--{boundary}\r\n{disposition}abc\r\n--{boundary}--\r\n".encode()
     for _ in range(3):
-        parts = read_form(io.BytesIO(body), f"multipart/form-data; boundary={boundary}",
-                          binary_fields=frozenset({"image1"}), image_limit=100, max_body=1000)
+        parts = read_form(
+            io.BytesIO(body),
+            f"multipart/form-data; boundary={boundary}",
+            binary_fields=frozenset({"image1"}),
+            image_limit=100,
+            max_body=1000,
+        )
         assert [(p.name, p.filename, p.data) for p in parts] == [("image1", "x.jpg", b"abc")]
 
 

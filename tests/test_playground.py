@@ -92,8 +92,10 @@ def test_page_and_every_asset_are_served_with_the_headers() -> None:
         assert_secured(response)
 
 
-@pytest.mark.parametrize("path", ["/playground/static/missing.js", "/playground/static/../blueprint.py",
-                                  "/playground/static/%2e%2e/blueprint.py"])
+@pytest.mark.parametrize(
+    "path",
+    ["/playground/static/missing.js", "/playground/static/../blueprint.py", "/playground/static/%2e%2e/blueprint.py"],
+)
 def test_anything_else_is_a_json_404(path: str) -> None:
     response = client().get(path)
     assert response.status_code == 404

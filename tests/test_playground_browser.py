@@ -40,9 +40,20 @@ from .test_bulk_cli import read_output, run_bulk
 
 CONTRACT = Contract(SPEC_PATH)
 #: results.csv columns the page's table shows, in order.
-TABLE_KEYS = ["case", "unique_id", "status", "image1.result", "image1.confidence", "image2.result",
-              "image2.confidence", "image1_image2_facematch.result", "image1_image2_facematch.confidence",
-              "overall_result", "overall_confidence", "error"]
+TABLE_KEYS = [
+    "case",
+    "unique_id",
+    "status",
+    "image1.result",
+    "image1.confidence",
+    "image2.result",
+    "image2.confidence",
+    "image1_image2_facematch.result",
+    "image1_image2_facematch.confidence",
+    "overall_result",
+    "overall_confidence",
+    "error",
+]
 #: Hostile archives whose refusal only the decompressed bytes show (the server's job).
 CONTENT_ONLY = {"nested-by-bytes", "lying-bomb"}
 
@@ -77,7 +88,8 @@ def choose_file(browser: Browser, element_id: str, path: Path | None) -> None:
     field = by_id(browser, element_id)
     if path is None:
         browser.driver.execute_script(
-            "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change'));", field)
+            "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change'));", field
+        )
     else:
         field.send_keys(str(path))
 
@@ -114,8 +126,9 @@ def rendered(browser: Browser) -> dict[str, Any]:
     return shown
 
 
-def send(browser: Browser, image1: Path | None, image2: Path | None = None, *, scenario: str = "",
-         correlation_id: str = "") -> dict[str, Any]:
+def send(
+    browser: Browser, image1: Path | None, image2: Path | None = None, *, scenario: str = "", correlation_id: str = ""
+) -> dict[str, Any]:
     choose_file(browser, "image1", image1)
     choose_file(browser, "image2", image2)
     Select(by_id(browser, "scenario")).select_by_value(scenario)
@@ -126,8 +139,9 @@ def send(browser: Browser, image1: Path | None, image2: Path | None = None, *, s
     return send_current(browser)
 
 
-def by_hand(base_url: str, token: str, image1: Path | None, image2: Path | None = None,
-            scenario: str = "") -> requests.Response:
+def by_hand(
+    base_url: str, token: str, image1: Path | None, image2: Path | None = None, scenario: str = ""
+) -> requests.Response:
     files = []
     for role, path in (("image1", image1), ("image2", image2)):
         if path is not None:
@@ -135,8 +149,9 @@ def by_hand(base_url: str, token: str, image1: Path | None, image2: Path | None 
     headers = {"Authorization": f"Bearer {token}"}
     if scenario:
         headers["Prefer"] = f"example={scenario}"
-    return requests.post(base_url + "/advanced_facematch", files=files or {"unique_id": (None, "x")},
-                         headers=headers, timeout=30)
+    return requests.post(
+        base_url + "/advanced_facematch", files=files or {"unique_id": (None, "x")}, headers=headers, timeout=30
+    )
 
 
 def page_token(browser: Browser) -> str:
@@ -168,7 +183,8 @@ def test_each_fixture_kind_renders_the_servers_answer(page: Browser, mock_url: s
             assert shown["summary"]["image1"] == f"real, score {canned['score']}"
         else:
             assert shown["summary"]["image1"] == (
-                f"fake (a presentation attack), score 0 (score before the fake rule: {canned['score']})")
+                f"fake (a presentation attack), score 0 (score before the fake rule: {canned['score']})"
+            )
         assert shown["summary"]["image2"] == "not sent"
         assert shown["summary"]["match"] == "not performed (one photo)"
     else:
@@ -178,11 +194,14 @@ def test_each_fixture_kind_renders_the_servers_answer(page: Browser, mock_url: s
         assert "JPEG, PNG or WebP" in shown["summary"]["advice"]
 
 
-@pytest.mark.parametrize(("first", "second", "match"), [
-    ("hopper_a.jpg", "hopper_b.jpg", "same person"),
-    ("astronaut_a.jpg", "hopper_a.jpg", "different people"),
-    ("astronaut_a.jpg", "recapture.jpg", "same person"),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "match"),
+    [
+        ("hopper_a.jpg", "hopper_b.jpg", "same person"),
+        ("astronaut_a.jpg", "hopper_a.jpg", "different people"),
+        ("astronaut_a.jpg", "recapture.jpg", "same person"),
+    ],
+)
 def test_two_photos_render_the_match(page: Browser, mock_url: str, first: str, second: str, match: str) -> None:
     shown = send(page, fixture_path(first), fixture_path(second))
     expected = by_hand(mock_url, page_token(page), fixture_path(first), fixture_path(second)).json()
@@ -206,7 +225,8 @@ def test_each_named_scenario_renders_its_example(page: Browser, name: str) -> No
     if example.status == 200:
         verdict = "passed" if body["overall_result"] == "True" else "not passed"
         assert shown["summary"]["verdict"] == (
-            f"{verdict} (overall_result {body['overall_result']}, overall confidence {body['overall_confidence']})")
+            f"{verdict} (overall_result {body['overall_result']}, overall confidence {body['overall_confidence']})"
+        )
         assert shown["summary"]["image1"].startswith(body["image1"]["result"])
     else:
         assert shown["tone"] == "error"
@@ -273,7 +293,8 @@ def test_exif_orientation_is_applied_in_the_preview(page: Browser) -> None:
     choose_file(page, "image1", path)
     page.wait().until(lambda d: d.execute_script("return document.getElementById('preview-image1').naturalWidth > 0"))
     shown = page.driver.execute_script(
-        "const img = document.getElementById('preview-image1'); return [img.naturalWidth, img.naturalHeight];")
+        "const img = document.getElementById('preview-image1'); return [img.naturalWidth, img.naturalHeight];"
+    )
     assert tuple(shown) == upright
     assert "as the server sees it" in by_id(page, "caption-image1").text
 
@@ -318,8 +339,7 @@ def test_the_dev_token_is_filled_in_and_kept_in_memory_only(page: Browser) -> No
     stored = page.driver.execute_script("return [sessionStorage.length, localStorage.length]")
     assert stored == [0, 0]
     by_id(page, "token-remember").click()
-    assert page.driver.execute_script(
-        "return sessionStorage.getItem('facematch-playground-token')") == token
+    assert page.driver.execute_script("return sessionStorage.getItem('facematch-playground-token')") == token
     by_id(page, "token-remember").click()
     assert page.driver.execute_script("return sessionStorage.length") == 0
 
@@ -345,7 +365,8 @@ def test_with_a_configured_secret_the_page_asks_for_a_token(page: Browser) -> No
 def test_a_csp_violation_is_caught(page: Browser) -> None:
     """The watcher itself: an inline style is blocked and reported (so the check can fail)."""
     page.driver.execute_script(
-        "const s = document.createElement('style'); s.textContent = 'body{color:red}'; document.head.append(s);")
+        "const s = document.createElement('style'); s.textContent = 'body{color:red}'; document.head.append(s);"
+    )
     found = page.wait(5).until(lambda _: page.problems() or None)
     time.sleep(0.3)  # the browser log line may come a moment after the event
     found += page.problems()
@@ -358,15 +379,30 @@ def test_keyboard_only_single_call(page: Browser) -> None:
     choose_file(page, "image1", fixture_path("hopper_a.jpg"))
     choose_file(page, "image2", fixture_path("hopper_b.jpg"))
     driver.execute_script("document.activeElement.blur(); window.focus();")
-    wanted = ["token", "token-show", "token-remember", "mode-single", "mode-bulk", "base-url", "op-path",
-              "image1", "image2", "clear-image2", "unique-id", "correlation-id", "scenario", "send"]
+    wanted = [
+        "token",
+        "token-show",
+        "token-remember",
+        "mode-single",
+        "mode-bulk",
+        "base-url",
+        "op-path",
+        "image1",
+        "image2",
+        "clear-image2",
+        "unique-id",
+        "correlation-id",
+        "scenario",
+        "send",
+    ]
     reached: list[str] = []
     actions = ActionChains(driver)
     for _ in range(40):
         actions.send_keys(Keys.TAB).perform()
         element_id, outline = driver.execute_script(
             "const e = document.activeElement; const s = getComputedStyle(e);"
-            "return [e.id, s.outlineStyle + ' ' + s.outlineWidth];")
+            "return [e.id, s.outlineStyle + ' ' + s.outlineWidth];"
+        )
         if element_id in wanted and element_id not in reached:
             reached.append(element_id)
             assert outline == "solid 3px", f"{element_id} has no visible focus ({outline})"
@@ -399,8 +435,9 @@ def check_report(browser: Browser) -> dict[str, Any]:
     refusal = driver.find_elements(By.CSS_SELECTOR, "#zip-check .refusal")
     return {
         "refusal": refusal[0].text if refusal else None,
-        "cases": [item.get_attribute("data-case")
-                  for item in driver.find_elements(By.CSS_SELECTOR, "#zip-check .cases li")],
+        "cases": [
+            item.get_attribute("data-case") for item in driver.find_elements(By.CSS_SELECTOR, "#zip-check .cases li")
+        ],
         "problems": [
             (item.get_attribute("data-case"), item.get_attribute("data-entry"), item.get_attribute("data-reason"))
             for item in driver.find_elements(By.CSS_SELECTOR, "#zip-check .problems li")
@@ -419,8 +456,11 @@ def table_rows(browser: Browser) -> list[list[str]]:
 
 def run_to_results(browser: Browser) -> None:
     by_id(browser, "bulk-run").click()
-    browser.wait(120).until(lambda _: by_id(browser, "bulk-result").is_displayed()
-                            or by_id(browser, "bulk-state").text.startswith("Stopped"))
+    browser.wait(120).until(
+        lambda _: (
+            by_id(browser, "bulk-result").is_displayed() or by_id(browser, "bulk-state").text.startswith("Stopped")
+        )
+    )
 
 
 def test_bulk_flow_matches_facematch_bulk(page: Browser, mock_url: str, tmp_path: Path) -> None:
@@ -437,7 +477,8 @@ def test_bulk_flow_matches_facematch_bulk(page: Browser, mock_url: str, tmp_path
     run_to_results(page)
     assert by_id(page, "bulk-state").text == "Finished."
     progress = page.driver.execute_script(
-        "const p = document.getElementById('bulk-progress'); return [p.value, p.max];")
+        "const p = document.getElementById('bulk-progress'); return [p.value, p.max];"
+    )
     assert progress[0] == progress[1] == len(report["cases"]) + len({p[0] for p in report["problems"]})
 
     link = by_id(page, "bulk-download")
@@ -487,22 +528,22 @@ def tricky_set() -> dict[str, bytes]:
     """Names that exercise every naming rule, for comparing the page's check with the server's."""
     photo = fixture_path("hopper_a.jpg").read_bytes()
     return {
-        "night/0003_image1.JPG": photo,                 # flat inside a folder: case night/0003
+        "night/0003_image1.JPG": photo,  # flat inside a folder: case night/0003
         "night/0003_image2.Jpeg": photo,
-        "vendors/acme/0001/image1.png": photo,          # nested case folder
+        "vendors/acme/0001/image1.png": photo,  # nested case folder
         "vendors/acme/0001/unique_id.txt": "\ufeff  ref-ü-1 \n".encode(),
-        "two/image1.jpg": photo,                        # two files for one role
+        "two/image1.jpg": photo,  # two files for one role
         "two/image1.png": photo,
-        "gif_image1.gif": photo,                        # unsupported extension
-        "noext/image2": photo,                          # no extension, and no image1
-        "badid/image1.jpg": photo,                      # unique_id not .txt
+        "gif_image1.gif": photo,  # unsupported extension
+        "noext/image2": photo,  # no extension, and no image1
+        "badid/image1.jpg": photo,  # unique_id not .txt
         "badid/unique_id.csv": b"x",
-        "bigid/image1.jpg": photo,                      # unique_id over 1,024 bytes
+        "bigid/image1.jpg": photo,  # unique_id over 1,024 bytes
         "bigid/unique_id.txt": b"x" * 1025,
-        "latin/image1.jpg": photo,                      # unique_id not UTF-8
+        "latin/image1.jpg": photo,  # unique_id not UTF-8
         "latin/unique_id.txt": "café".encode("latin-1"),
-        "café/image1.webp": photo,                      # a UTF-8 name
-        "image1.jpg": photo,                            # no case: ignored
+        "café/image1.webp": photo,  # a UTF-8 name
+        "image1.jpg": photo,  # no case: ignored
         "docs/README.md": b"notes",
         "__MACOSX/two/._image1.jpg": b"junk",
         "two/.DS_Store": b"junk",
@@ -557,8 +598,10 @@ def test_screenshots_and_narrow_layout(page: Browser, mock_url: str, tmp_path: P
     """Desktop and 360 px, single and bulk, light and dark, saved to reports/screenshots/."""
     send(page, fixture_path("hopper_a.jpg"), fixture_path("hopper_b.jpg"), correlation_id="screenshot-1")
     by_id(page, "mode-bulk").click()
-    archive = write(tmp_path / "cases.zip", zip_bytes({**clean_set(4), "lonely/image2.jpg": b"x" * 2000,
-                                                       "notes.txt": b"not a case"}))
+    archive = write(
+        tmp_path / "cases.zip",
+        zip_bytes({**clean_set(4), "lonely/image2.jpg": b"x" * 2000, "notes.txt": b"not a case"}),
+    )
     by_id(page, "zip").send_keys(str(archive))
     page.wait().until(lambda _: by_id(page, "zip-check").is_displayed())
     run_to_results(page)
@@ -568,7 +611,8 @@ def test_screenshots_and_narrow_layout(page: Browser, mock_url: str, tmp_path: P
         for width, label in SHOTS:
             page.viewport(width)
             overflow, inner = page.driver.execute_script(
-                "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];")
+                "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];"
+            )
             assert inner == width and overflow <= width, f"{mode} at {width} px scrolls sideways ({overflow} px)"
             for scheme in ("light", "dark"):
                 page.color_scheme(scheme)

@@ -78,9 +78,23 @@ def run_proxy(upstream: str, out: Path, *extra: str, stop: signal.Signals = sign
     """``facematch proxy`` in a subprocess; stopped with ``stop`` on leaving (reports written)."""
     port = free_port()
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "facematch", "proxy", "--upstream", upstream, "--port", str(port),
-               "--json", str(out / "report.json"), "--report", str(out / "report.md"),
-               "--junit", str(out / "junit.xml"), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "facematch",
+        "proxy",
+        "--upstream",
+        upstream,
+        "--port",
+        str(port),
+        "--json",
+        str(out / "report.json"),
+        "--report",
+        str(out / "report.md"),
+        "--junit",
+        str(out / "junit.xml"),
+        *extra,
+    ]
     log = tempfile.NamedTemporaryFile(prefix="facematch-proxy-", suffix=".log", delete=False)
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     run = ProxyRun(f"http://127.0.0.1:{port}", out)
@@ -123,8 +137,9 @@ class Call:
     token: str | None = None
     raw: bytes | None = None  # a body that is not multipart
 
-    def send(self, base_url: str, session: requests.Session, prefix: str = "", stream: bool = False
-             ) -> requests.Response:
+    def send(
+        self, base_url: str, session: requests.Session, prefix: str = "", stream: bool = False
+    ) -> requests.Response:
         headers = {"X-Correlation-ID": f"proxy-test-{abs(hash(self.what)) % 10_000}", "X-Api-Key": API_KEY}
         if self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -144,8 +159,11 @@ def traffic(token: str, expired: str) -> list[Call]:
     """Enough kinds of request that every one of the kit's broken servers shows its fault."""
     return [
         Call("two photos, same person", (("image1", photo("hopper_a.jpg")), ("image2", photo("hopper_b.jpg"))), token),
-        Call("two photos, different people", (("image1", photo("hopper_a.jpg")), ("image2", photo("astronaut_a.jpg"))),
-             token),
+        Call(
+            "two photos, different people",
+            (("image1", photo("hopper_a.jpg")), ("image2", photo("astronaut_a.jpg"))),
+            token,
+        ),
         Call("one real photo", (("image1", photo("astronaut_a.jpg")),), token),
         Call("one photo off a screen", (("image1", photo("recapture.jpg")),), token),
         Call("an empty image1", (("image1", b""),), token),
@@ -177,7 +195,8 @@ def journal_digests(mock_url: str, correlation_id: str) -> list[str | None]:
 
 
 def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
-        mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+    mock_url: str, tokens: tuple[str, str], tmp_path: Path
+) -> None:
     token, expired = tokens
     calls = traffic(token, expired)
     big = (noise_jpeg(1), noise_jpeg(2))
@@ -189,16 +208,28 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
         for cid, chunked in (("bytes-plain", False), ("bytes-chunked", True)):
             headers = {"Authorization": f"Bearer {token}", "X-Correlation-ID": cid}
             if chunked:
-                prepared = requests.Request("POST", proxy.url + OPERATION, headers=headers, files=[
-                    ("image1", ("a.jpg", big[0], "image/jpeg")), ("image2", ("b.jpg", big[1], "image/jpeg"))]).prepare()
+                prepared = requests.Request(
+                    "POST",
+                    proxy.url + OPERATION,
+                    headers=headers,
+                    files=[("image1", ("a.jpg", big[0], "image/jpeg")), ("image2", ("b.jpg", big[1], "image/jpeg"))],
+                ).prepare()
                 body = prepared.body
                 assert isinstance(body, bytes)
                 headers["Content-Type"] = prepared.headers["Content-Type"]
-                response = session.post(proxy.url + OPERATION, headers=headers,
-                                        data=(body[i:i + 7001] for i in range(0, len(body), 7001)), timeout=60)
+                response = session.post(
+                    proxy.url + OPERATION,
+                    headers=headers,
+                    data=(body[i : i + 7001] for i in range(0, len(body), 7001)),
+                    timeout=60,
+                )
             else:
-                response = session.post(proxy.url + OPERATION, headers=headers, timeout=60, files=[
-                    ("image1", ("a.jpg", big[0], "image/jpeg")), ("image2", ("b.jpg", big[1], "image/jpeg"))])
+                response = session.post(
+                    proxy.url + OPERATION,
+                    headers=headers,
+                    timeout=60,
+                    files=[("image1", ("a.jpg", big[0], "image/jpeg")), ("image2", ("b.jpg", big[1], "image/jpeg"))],
+                )
             assert response.status_code == 200, response.text
             assert VIOLATION not in response.headers
             assert journal_digests(mock_url, cid) == [hashlib.sha256(b).hexdigest() for b in big]
@@ -222,8 +253,12 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
     assert {row["id"]: row["checked"] > 0 for row in report["rules"]} == dict.fromkeys(RULE_IDS, True)
     assert "**Verdict: PASS**" in proxy.markdown() and proxy.junit_failing() == set()
     # Tokens are passed through (the mock accepted them) and never written anywhere.
-    for text in (proxy.log, proxy.markdown(), json.dumps(report),
-                 *(p.read_text() for p in (tmp_path / "cassette").glob("*.json"))):
+    for text in (
+        proxy.log,
+        proxy.markdown(),
+        json.dumps(report),
+        *(p.read_text() for p in (tmp_path / "cassette").glob("*.json")),
+    ):
         assert token not in text and expired not in text
     assert not (tmp_path / "cassette" / "images").exists(), "image bytes recorded without --record-images"
     # One entry per distinct image pair answered (the noise pair went twice: one entry); the
@@ -231,8 +266,9 @@ def test_conforming_upstream_gets_no_violation_and_bytes_arrive_unchanged(
     assert len(list((tmp_path / "cassette").glob("*.json"))) == 6
 
 
-def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: tuple[str, str],
-                                                         tmp_path: Path) -> None:
+def test_many_parallel_clients_each_get_their_own_answer(
+    mock_url: str, tokens: tuple[str, str], tmp_path: Path
+) -> None:
     """A burst of clients connecting at once (more than the mock has workers) through one proxy."""
     token, _ = tokens
     names = ["hopper_a.jpg", "hopper_b.jpg", "astronaut_a.jpg", "astronaut_b.jpg", "recapture.jpg", "collage.jpg"]
@@ -241,12 +277,15 @@ def test_many_parallel_clients_each_get_their_own_answer(mock_url: str, tokens: 
     clients = 48
     barrier = threading.Barrier(clients)
     with run_proxy(mock_url, tmp_path / "out", "--quiet") as proxy:
+
         def client(index: int) -> list[tuple[str, int, bytes, str | None]]:
             session = requests.Session()
             barrier.wait()
             mine = [calls[(index * 5 + i) % len(calls)] for i in range(3)]
-            return [(c.what, (r := c.send(proxy.url, session)).status_code, r.content, r.headers.get(VIOLATION))
-                    for c in mine]
+            return [
+                (c.what, (r := c.send(proxy.url, session)).status_code, r.content, r.headers.get(VIOLATION))
+                for c in mine
+            ]
 
         with ThreadPoolExecutor(max_workers=clients) as pool:
             results = [item for batch in pool.map(client, range(clients)) for item in batch]
@@ -298,13 +337,16 @@ class CompressingUpstream:
 
 
 def test_compressed_answers_are_judged_decoded_and_passed_on_as_sent(
-        mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+    mock_url: str, tokens: tuple[str, str], tmp_path: Path
+) -> None:
     token, _ = tokens
     call = Call("one real photo", (("image1", photo("astronaut_a.jpg")),), token)
     canned = call.send(mock_url, requests.Session()).content
     for coding in ("gzip", "br"):
-        with CompressingUpstream(mock_url, coding) as upstream, \
-                run_proxy(upstream.url, tmp_path / coding, "--quiet") as proxy:
+        with (
+            CompressingUpstream(mock_url, coding) as upstream,
+            run_proxy(upstream.url, tmp_path / coding, "--quiet") as proxy,
+        ):
             raw = call.send(proxy.url, requests.Session(), stream=True)
             sent = raw.raw.read(decode_content=False)
         assert raw.status_code == 200 and raw.headers["Content-Encoding"] == coding
@@ -321,10 +363,12 @@ def test_compressed_answers_are_judged_decoded_and_passed_on_as_sent(
 
 
 def test_each_broken_upstream_is_named_by_its_rule_in_the_header_and_the_report(
-        mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+    mock_url: str, tokens: tuple[str, str], tmp_path: Path
+) -> None:
     token, expired = tokens
     calls = traffic(token, expired)
     with BrokenProxy(mock_url) as broken, run_proxy(broken.url, tmp_path / "out", "--quiet") as proxy:
+
         def named(rule: str) -> tuple[str, set[str]]:
             session = requests.Session()
             found: set[str] = set()
@@ -356,22 +400,25 @@ def test_each_broken_upstream_is_named_by_its_rule_in_the_header_and_the_report(
 # --- recording and replay --------------------------------------------------------------------
 
 
-def test_replay_of_a_recording_gives_the_recorded_bodies(mock_url: str, tokens: tuple[str, str],
-                                                         tmp_path: Path) -> None:
+def test_replay_of_a_recording_gives_the_recorded_bodies(
+    mock_url: str, tokens: tuple[str, str], tmp_path: Path
+) -> None:
     """Recorded from an upstream whose answers differ from the canned engine's (LIVE-2's
     broken server), so a replay that fell back to the engine would be caught."""
     token, expired = tokens
     calls = [c for c in traffic(token, expired) if c.images and c.token == token]
     cassette = tmp_path / "cassette"
     with BrokenProxy(mock_url) as broken:
-        with run_proxy(broken.url + "/LIVE-2", tmp_path / "out", "--quiet", "--record", str(cassette),
-                       "--record-images") as proxy:
+        with run_proxy(
+            broken.url + "/LIVE-2", tmp_path / "out", "--quiet", "--record", str(cassette), "--record-images"
+        ) as proxy:
             session = requests.Session()
             recorded = [call.send(proxy.url, session) for call in calls]
     canned = [call.send(mock_url, requests.Session()) for call in calls]
     assert [r.status_code for r in recorded] == [200, 200, 200, 200, 400]
-    assert any(r.content != c.content for r, c in zip(recorded, canned, strict=True)), \
+    assert any(r.content != c.content for r, c in zip(recorded, canned, strict=True)), (
         "the recording equals the canned answers"
+    )
     images = {p.name: p.read_bytes() for p in (cassette / "images").iterdir()}
     for call in calls:
         for _, data in call.images:
@@ -424,12 +471,18 @@ def cut_short_upstream() -> Iterator[int]:
                 while b"\r\n\r\n" not in data:
                     data += conn.recv(65536)
                 head, _, rest = data.partition(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length")))
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
                 while len(rest) < length:
                     rest += conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-                             b'{"image1":')
+                conn.sendall(
+                    b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"image1":'
+                )
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -440,14 +493,21 @@ def cut_short_upstream() -> Iterator[int]:
 
 
 def test_upstream_failures_are_answered_with_the_documented_json(
-        mock_url: str, tokens: tuple[str, str], tmp_path: Path) -> None:
+    mock_url: str, tokens: tuple[str, str], tmp_path: Path
+) -> None:
     token, _ = tokens
     call = Call("one real photo", (("image1", photo("astronaut_a.jpg")),), token)
     mock_port = mock_url.rsplit(":", 1)[1]
     with silent_listener() as silent, cut_short_upstream() as cut:
         cases = (
-            ("refused", f"http://127.0.0.1:{free_port()}", 502, "connection refused", "connection_refused",
-             signal.SIGINT),
+            (
+                "refused",
+                f"http://127.0.0.1:{free_port()}",
+                502,
+                "connection refused",
+                "connection_refused",
+                signal.SIGINT,
+            ),
             ("timeout", f"http://127.0.0.1:{silent}", 504, "did not answer within 1 s", "timeout", signal.SIGTERM),
             ("tls", f"https://127.0.0.1:{mock_port}", 502, "TLS error", "tls_error", signal.SIGTERM),
             ("cut", f"http://127.0.0.1:{cut}", 502, "closed the connection", "connection_closed", signal.SIGTERM),
@@ -472,9 +532,15 @@ def test_upstream_failures_are_answered_with_the_documented_json(
 def test_scanner_sees_the_same_parts_however_the_body_is_cut() -> None:
     boundary = "x--boundary--x"
     nasty = b"\r\n--x--boundary--" + noise_jpeg(3, side=64) + b"\r\n--x--boundary"  # almost-delimiters inside
-    prepared = requests.Request("POST", "http://h/", files=[
-        ("image1", ("a.jpg", nasty, "image/jpeg")), ("image2", ("b.jpg", b"", "image/jpeg")),
-        ("unique_id", (None, "case-17"))]).prepare()
+    prepared = requests.Request(
+        "POST",
+        "http://h/",
+        files=[
+            ("image1", ("a.jpg", nasty, "image/jpeg")),
+            ("image2", ("b.jpg", b"", "image/jpeg")),
+            ("unique_id", (None, "case-17")),
+        ],
+    ).prepare()
     body = prepared.body
     assert isinstance(body, bytes)
     real_boundary = prepared.headers["Content-Type"].split("boundary=")[1].encode()
@@ -485,12 +551,15 @@ def test_scanner_sees_the_same_parts_however_the_body_is_cut() -> None:
         at = 0
         while at < len(body):
             step = cut if cut != 64 else rng.randint(1, 128)
-            scanner.feed(body[at:at + step])
+            scanner.feed(body[at : at + step])
             at += step
         form = scanner.finish()
         assert form.complete
         assert [(p.part.name, p.part.size, p.part.filename) for p in form.parts] == [
-            ("image1", len(nasty), "a.jpg"), ("image2", 0, "b.jpg"), ("unique_id", 7, None)]
+            ("image1", len(nasty), "a.jpg"),
+            ("image2", 0, "b.jpg"),
+            ("unique_id", 7, None),
+        ]
         assert form.parts[0].sha256 == hashlib.sha256(nasty).hexdigest() and form.parts[0].data == nasty
         assert form.parts[2].part.value == "case-17" and form.parts[1].data is None
     truncated = FormScanner(boundary.encode())
@@ -511,10 +580,18 @@ def test_real_mode_upstream_conforms_through_the_proxy(tokens: tuple[str, str], 
     with start_server("--mode", "real", "--models-dir", str(MODELS), "--workers", "1", ready_timeout=180) as real_url:
         with run_proxy(real_url, tmp_path / "out", "--quiet") as proxy:
             session = requests.Session()
-            answers = [Call(f"{first} + {second}",
-                            tuple((name, (FACES / "images" / file).read_bytes())
-                                  for name, file in (("image1", first), ("image2", second)) if file),
-                            token).send(proxy.url, session) for first, second in pairs]
+            answers = [
+                Call(
+                    f"{first} + {second}",
+                    tuple(
+                        (name, (FACES / "images" / file).read_bytes())
+                        for name, file in (("image1", first), ("image2", second))
+                        if file
+                    ),
+                    token,
+                ).send(proxy.url, session)
+                for first, second in pairs
+            ]
     for response in answers:
         assert response.status_code == 200, response.text
         assert VIOLATION not in response.headers, response.headers[VIOLATION]

@@ -152,9 +152,7 @@ LIVENESS_REFERENCE = {
 
 
 @pytest.mark.parametrize("name", sorted(LIVENESS_REFERENCE))
-def test_liveness_reference_outputs(
-    name: str, face_model: FaceModel, liveness_model: LivenessModel
-) -> None:
+def test_liveness_reference_outputs(name: str, face_model: FaceModel, liveness_model: LivenessModel) -> None:
     label = next(row["label"] for row in read_csv("liveness.csv") if row["file"] == name)
     expected_label, measured = LIVENESS_REFERENCE[name]
     assert label == expected_label
@@ -274,8 +272,9 @@ def test_engine_is_safe_across_threads(engine: RealEngine) -> None:
     pairs = [("fr_obama.jpg", "fr_obama2.jpg"), ("df_img4.jpg", "df_img2.jpg")] * 2
     expected = {pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])) for pair in pairs}
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])),
-                                pairs))
+        results = list(
+            pool.map(lambda pair: engine.evaluate(checked("image1", pair[0]), checked("image2", pair[1])), pairs)
+        )
     assert results == [expected[pair] for pair in pairs]
 
 
@@ -286,9 +285,7 @@ def test_several_faces_use_the_largest(face_model: FaceModel, analyser: Analyser
         assert result.faces >= 2, name
         # The chosen box is the largest the detector found on the same analysis image.
         scale = min(1.0, analyser.settings.detect_max_side / max(result.size))
-        areas = sorted(
-            (b.area for b in face_model.detect(_detection_image(name, analyser, scale))), reverse=True
-        )
+        areas = sorted((b.area for b in face_model.detect(_detection_image(name, analyser, scale))), reverse=True)
         chosen = result.box[2] * result.box[3] * scale * scale
         assert chosen == pytest.approx(areas[0], rel=0.05), name
 
@@ -406,8 +403,14 @@ def test_locate_accepts_the_shared_names() -> None:
 def test_locate_accepts_the_public_names(tmp_path: Path) -> None:
     # Same mechanism, public names: a spec whose public-name hash is the shared file's.
     (tmp_path / "MiniFASNetV2.onnx").symlink_to(SHARED_V2)
-    specs = (ModelSpec("MiniFASNetV2", 2.7, (KnownFile("MiniFASNetV2.onnx", sha256_file(SHARED_V2)),),
-                       KnownFile("MiniFASNetV2.onnx", sha256_file(SHARED_V2))),)
+    specs = (
+        ModelSpec(
+            "MiniFASNetV2",
+            2.7,
+            (KnownFile("MiniFASNetV2.onnx", sha256_file(SHARED_V2)),),
+            KnownFile("MiniFASNetV2.onnx", sha256_file(SHARED_V2)),
+        ),
+    )
     assert locate_models(tmp_path, specs)[0].path.name == "MiniFASNetV2.onnx"
 
 
@@ -420,8 +423,12 @@ def test_locate_missing_files_names_both_namings(tmp_path: Path) -> None:
     with pytest.raises(ModelsError) as caught:
         locate_models(tmp_path)
     message = str(caught.value)
-    for name in ("minifasnet_v2_scale2.7_80x80.onnx", "MiniFASNetV2.onnx",
-                 "minifasnet_v1se_scale4.0_80x80.onnx", "MiniFASNetV1SE.onnx"):
+    for name in (
+        "minifasnet_v2_scale2.7_80x80.onnx",
+        "MiniFASNetV2.onnx",
+        "minifasnet_v1se_scale4.0_80x80.onnx",
+        "MiniFASNetV1SE.onnx",
+    ):
         assert name in message
 
 

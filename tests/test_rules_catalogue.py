@@ -38,6 +38,13 @@ def test_the_kit_guide_names_exactly_the_registered_expectations() -> None:
     guide = (ROOT / "docs" / "contract-kit.md").read_text()
     named = sorted(set(re.findall(r"\b((?:SEM|GOLD)-\d)\b", guide)))
     assert named == sorted(PROFILE_CHECKS.ids)
-    assert [c.id for c in expectations_of("golden")] == ["SEM-1", "SEM-2", "SEM-3", "SEM-4", "GOLD-1", "GOLD-2",
-                                                         "GOLD-3"]
+    assert [c.id for c in expectations_of("golden")] == [
+        "SEM-1",
+        "SEM-2",
+        "SEM-3",
+        "SEM-4",
+        "GOLD-1",
+        "GOLD-2",
+        "GOLD-3",
+    ]
     assert expectations_of("contract") == []

@@ -54,8 +54,13 @@ def call(url: str, token: str, unique_id: str | None = None, two: bool = False, 
     if two:
         files["image2"] = ("b.jpg", OTHER, "image/jpeg")
     data = {"unique_id": unique_id} if unique_id else {}
-    return requests.post(url + "/advanced_facematch", files=files, data=data,
-                         headers={"Authorization": f"Bearer {token}", **headers}, timeout=TIMEOUT)
+    return requests.post(
+        url + "/advanced_facematch",
+        files=files,
+        data=data,
+        headers={"Authorization": f"Bearer {token}", **headers},
+        timeout=TIMEOUT,
+    )
 
 
 def test_two_instances_share_one_journal_and_one_sequence_state(pair: tuple[str, str], token: str) -> None:
@@ -66,7 +71,8 @@ def test_two_instances_share_one_journal_and_one_sequence_state(pair: tuple[str,
     call(b, token, "other", two=True)
     for url in (a, b):
         assert requests.get(url + "/__mock/requests/count", params={"image2": "true"}, timeout=TIMEOUT).json() == {
-            "count": 1}
+            "count": 1
+        }
         listing = requests.get(url + "/__mock/requests", timeout=TIMEOUT).json()
         assert [entry["unique_id"] for entry in listing["requests"]] == ["shared-key"] * 3 + ["other"]
     flaky = {"key": {"header": "X-Session-ID"}, "steps": [{"fault": "503"}, {"fault": "503"}, "normal"]}

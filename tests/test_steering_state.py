@@ -48,8 +48,7 @@ def schema(name: str) -> OAS30Validator:
 
 
 def test_first_call_fake_then_real_per_unique_id(client: FlaskClient, token: str) -> None:
-    defined = client.put("/__mock/sequences/fake-then-real",
-                         json={"steps": [{"example": "one_image_fake"}, "normal"]})
+    defined = client.put("/__mock/sequences/fake-then-real", json={"steps": [{"example": "one_image_fake"}, "normal"]})
     assert defined.status_code == 200 and not list(schema("SequenceState").iter_errors(defined.get_json()))
     results = [call(client, token, "alice").get_json()["image1"]["result"] for _ in range(3)]
     assert results == ["fake", "real", "real"]  # after the last step: stay on it
@@ -61,8 +60,10 @@ def test_first_call_fake_then_real_per_unique_id(client: FlaskClient, token: str
 
 
 def test_fail_twice_with_503_then_succeed_by_session_header(client: FlaskClient, token: str) -> None:
-    client.put("/__mock/sequences/flaky", json={"key": {"header": "X-Session-ID"},
-                                               "steps": [{"fault": "503"}, {"fault": "503"}, "normal"]})
+    client.put(
+        "/__mock/sequences/flaky",
+        json={"key": {"header": "X-Session-ID"}, "steps": [{"fault": "503"}, {"fault": "503"}, "normal"]},
+    )
     answers = [call(client, token, **{"X-Session-ID": "s1"}) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [503, 503, 200]
     assert answers[0].headers["Retry-After"] and answers[0].get_json()["msg"]
@@ -70,8 +71,10 @@ def test_fail_twice_with_503_then_succeed_by_session_header(client: FlaskClient,
 
 
 def test_after_last_repeat_and_normal(client: FlaskClient, token: str) -> None:
-    client.put("/__mock/sequences/cycle", json={"steps": [{"example": "one_image_fake"}, {"example": "no_face"}],
-                                               "after_last": "repeat"})
+    client.put(
+        "/__mock/sequences/cycle",
+        json={"steps": [{"example": "one_image_fake"}, {"example": "no_face"}], "after_last": "repeat"},
+    )
     assert [call(client, token, "k").status_code for _ in range(4)] == [200, 400, 200, 400]
     client.put("/__mock/sequences/cycle", json={"steps": [{"example": "no_face"}], "after_last": "normal"})
     # a changed definition sends its keys back to the first step
@@ -102,16 +105,19 @@ def test_reset_one_key_one_sequence_and_all(client: FlaskClient, token: str) -> 
     assert client.get("/__mock/sequences").get_json() == {"sequences": []}
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ({"steps": []}, "steps"),
-    ({"steps": [{"example": "nope"}]}, "nope"),
-    ({"steps": [{"fault": "418"}]}, "418"),
-    ({"steps": ["normal"], "after_last": "later"}, "later"),
-    ({"steps": ["normal"], "key": {"header": "bad header"}}, "header"),
-    ({"steps": ["normal"] * 101}, "steps"),
-    ({"steps": ["normal"], "name": "other"}, "name"),
-    ([1, 2], "body"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"steps": []}, "steps"),
+        ({"steps": [{"example": "nope"}]}, "nope"),
+        ({"steps": [{"fault": "418"}]}, "418"),
+        ({"steps": ["normal"], "after_last": "later"}, "later"),
+        ({"steps": ["normal"], "key": {"header": "bad header"}}, "header"),
+        ({"steps": ["normal"] * 101}, "steps"),
+        ({"steps": ["normal"], "name": "other"}, "name"),
+        ([1, 2], "body"),
+    ],
+)
 def test_bad_definitions_get_a_422_in_the_contract_shape(client: FlaskClient, body: Any, needle: str) -> None:
     answer = client.put("/__mock/sequences/s", json=body)
     assert answer.status_code == 422, answer.get_json()
@@ -146,15 +152,18 @@ def test_default_scenario_latency_and_faults_at_run_time(client: FlaskClient, to
     assert client.get("/__mock/settings").get_json() == {"default_scenario": None, "latency": None, "faults": None}
 
 
-@pytest.mark.parametrize("body", [
-    {"default_scenario": "nope"},
-    {"latency": "soon"},
-    {"latency": 250},
-    {"faults": {"rate": 2, "faults": ["503"]}},
-    {"faults": {"rate": 0.5, "faults": ["teapot"]}},
-    {"faults": {"rate": 0.5, "faults": []}},
-    {"colour": "blue"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"default_scenario": "nope"},
+        {"latency": "soon"},
+        {"latency": 250},
+        {"faults": {"rate": 2, "faults": ["503"]}},
+        {"faults": {"rate": 0.5, "faults": ["teapot"]}},
+        {"faults": {"rate": 0.5, "faults": []}},
+        {"colour": "blue"},
+    ],
+)
 def test_bad_settings_get_a_422(client: FlaskClient, body: dict[str, Any]) -> None:
     answer = client.put("/__mock/settings", json=body)
     assert answer.status_code == 422 and answer.get_json()["detail"]["error"] == "invalid_body", answer.get_json()
@@ -179,8 +188,9 @@ def test_journal_queries_and_count(client: FlaskClient, token: str) -> None:
     assert by_id[0]["example"] == "no_face" and by_id[0]["status"] == 400
 
 
-@pytest.mark.parametrize("query", [{"colour": "x"}, {"status": "abc"}, {"status": "99"}, {"image2": "yes"},
-                                   {"unique_id": "u" * 129}])
+@pytest.mark.parametrize(
+    "query", [{"colour": "x"}, {"status": "abc"}, {"status": "99"}, {"image2": "yes"}, {"unique_id": "u" * 129}]
+)
 def test_bad_journal_queries_get_a_422(client: FlaskClient, query: dict[str, str]) -> None:
     for path in ("/__mock/requests", "/__mock/requests/count"):
         answer = client.get(path, query_string=query)
@@ -189,14 +199,23 @@ def test_bad_journal_queries_get_a_422(client: FlaskClient, query: dict[str, str
 
 def test_admin_routes_keep_the_admin_guard(tmp_path: Path) -> None:
     guarded = create_app(Settings(admin_token="s3cret", journal_path=tmp_path / "j.jsonl")).test_client()
-    for method, path in (("get", "/__mock/settings"), ("put", "/__mock/sequences/s"), ("delete", "/__mock/positions"),
-                         ("get", "/__mock/requests/count")):
+    for method, path in (
+        ("get", "/__mock/settings"),
+        ("put", "/__mock/sequences/s"),
+        ("delete", "/__mock/positions"),
+        ("get", "/__mock/requests/count"),
+    ):
         assert getattr(guarded, method)(path).status_code == 401
         assert getattr(guarded, method)(path, headers={"Host": "evil.test"}).status_code == 403
     assert guarded.get("/__mock/settings", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     spec = DOC.document["paths"]
-    for path in ("/__mock/settings", "/__mock/sequences", "/__mock/sequences/{name}", "/__mock/positions",
-                 "/__mock/requests/count"):
+    for path in (
+        "/__mock/settings",
+        "/__mock/sequences",
+        "/__mock/sequences/{name}",
+        "/__mock/positions",
+        "/__mock/requests/count",
+    ):
         for method, operation in spec[path].items():
             if method != "parameters":
                 assert operation["security"] == [{}, {"adminToken": []}] and operation["tags"] == ["mock"]
@@ -213,16 +232,20 @@ def test_the_declared_example_names_are_the_contracts() -> None:
 
 def test_sequences_file(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text("sequences:\n  - name: flaky\n    key: {header: X-Session-ID}\n"
-                    "    steps: [{fault: '503'}, {fault: '503'}, normal]\n"
-                    "  - name: fake-then-real\n    steps: [{example: one_image_fake}, normal]\n")
+    good.write_text(
+        "sequences:\n  - name: flaky\n    key: {header: X-Session-ID}\n"
+        "    steps: [{fault: '503'}, {fault: '503'}, normal]\n"
+        "  - name: fake-then-real\n    steps: [{example: one_image_fake}, normal]\n"
+    )
     loaded = load_sequences_file(good, DOC.examples)
     assert [sequence.name for sequence in loaded] == ["flaky", "fake-then-real"]
     assert loaded[0].header == "X-Session-ID" and loaded[1].header is None
-    for text, needle in (("sequences: [", "YAML"), ("steps: []", "one key"),
-                         ("sequences:\n  - name: a\n    steps: [{example: nope}]", "nope"),
-                         ("sequences:\n  - {name: a, steps: [normal]}\n  - {name: a, steps: [normal]}",
-                          "more than once")):
+    for text, needle in (
+        ("sequences: [", "YAML"),
+        ("steps: []", "one key"),
+        ("sequences:\n  - name: a\n    steps: [{example: nope}]", "nope"),
+        ("sequences:\n  - {name: a, steps: [normal]}\n  - {name: a, steps: [normal]}", "more than once"),
+    ):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(SequenceError, match=needle):
@@ -237,9 +260,17 @@ def test_a_bad_sequences_file_or_state_url_stops_serve_with_exit_2(tmp_path: Pat
 
     bad = tmp_path / "flows.yaml"
     bad.write_text("sequences:\n  - name: a\n    steps: [{fault: teapot}]\n")
-    cases = ((["--sequences", str(bad)], "teapot"), (["--sequences", str(tmp_path / "none.yaml")], "none.yaml"),
-             (["--state", "memcached://x"], "--state"))
+    cases = (
+        (["--sequences", str(bad)], "teapot"),
+        (["--sequences", str(tmp_path / "none.yaml")], "none.yaml"),
+        (["--state", "memcached://x"], "--state"),
+    )
     for args, needle in cases:
-        done = subprocess.run([sys.executable, "-m", "facematch", "serve", "--port", str(free_port()), *args],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "facematch", "serve", "--port", str(free_port()), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr, done.stderr

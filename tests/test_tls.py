@@ -31,8 +31,17 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 @pytest.fixture(scope="module")
 def https(pair: TlsFiles) -> Iterator[LiveServer]:
-    with start_live_server("--workers", "1", "--quiet", "--header-timeout", "1",
-                           "--certfile", str(pair.certfile), "--keyfile", str(pair.keyfile)) as live:
+    with start_live_server(
+        "--workers",
+        "1",
+        "--quiet",
+        "--header-timeout",
+        "1",
+        "--certfile",
+        str(pair.certfile),
+        "--keyfile",
+        str(pair.keyfile),
+    ) as live:
         yield live
 
 
@@ -40,8 +49,9 @@ def test_https_answer_is_verified_and_the_same_as_over_http(
     https: LiveServer, pair: TlsFiles, mock_url: str, auth: dict[str, str]
 ) -> None:
     assert https.url.startswith("https://")
-    secure = requests.post(https.url + OPERATION, files=image_files(FACE), headers=auth, timeout=20,
-                           verify=str(pair.certfile))
+    secure = requests.post(
+        https.url + OPERATION, files=image_files(FACE), headers=auth, timeout=20, verify=str(pair.certfile)
+    )
     plain = requests.post(mock_url + OPERATION, files=image_files(FACE), headers=auth, timeout=20)
     assert secure.status_code == plain.status_code == 200
     assert secure.content == plain.content
@@ -67,8 +77,9 @@ def test_self_signed_certificate_is_made_printed_and_removed(auth: dict[str, str
         assert printed, live.log.read_text()
         certificate = Path(printed.group(1))
         assert certificate.parent.stat().st_mode & 0o777 == 0o700
-        answer = requests.post(live.url + OPERATION, files=image_files(FACE), headers=auth, timeout=20,
-                               verify=str(certificate))
+        answer = requests.post(
+            live.url + OPERATION, files=image_files(FACE), headers=auth, timeout=20, verify=str(certificate)
+        )
         assert answer.status_code == 200
         localhost = live.url.replace("127.0.0.1", "localhost")
         assert requests.get(localhost + "/healthz", timeout=20, verify=str(certificate)).status_code == 200
@@ -83,8 +94,13 @@ def test_unusable_certificate_or_key_exits_2_before_serving(pair: TlsFiles, tmp_
         (["--certfile", str(pair.certfile)], "--certfile and --keyfile go together"),
     ]
     for options, words in cases:
-        result = subprocess.run([sys.executable, "-m", "facematch", "serve", "--port", "1", *options],
-                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "facematch", "serve", "--port", "1", *options],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2, result.stderr
         assert words in result.stderr
         assert "Starting gunicorn" not in result.stderr

@@ -39,14 +39,20 @@ if shutil.which("node") is None or not (BIN / "tsx").exists():
     pytest.skip("node or clients/typescript/node_modules missing (scripts/install test)", allow_module_level=True)
 
 
-def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 240
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        command, cwd=CLIENT, capture_output=True, text=True, timeout=timeout,
+        command,
+        cwd=CLIENT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "NO_COLOR": "1", **(env or {})},
     )
-    assert done.returncode == 0, \
+    assert done.returncode == 0, (
         f"{' '.join(command[:3])} failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
+    )
     return done
 
 
@@ -91,15 +97,47 @@ def generated_images(directory: Path) -> list[Path]:
 def python_cases() -> dict[str, list[list[object]]]:
     """Values and how Python writes them: repr(float), round(x, 2), repr(str)."""
     rng = random.Random(14)
-    floats = [0.0, -0.0, 1.0, 95.0, 93.5, 0.01, 1e-4, 1e-5, 1.5e-7, 5e-324, 1e15, 1e16, 1.2345e22, 123456789012345.6,
-              1.7976931348623157e308, -3.5, 0.1 + 0.2, 2 / 3]
+    floats = [
+        0.0,
+        -0.0,
+        1.0,
+        95.0,
+        93.5,
+        0.01,
+        1e-4,
+        1e-5,
+        1.5e-7,
+        5e-324,
+        1e15,
+        1e16,
+        1.2345e22,
+        123456789012345.6,
+        1.7976931348623157e308,
+        -3.5,
+        0.1 + 0.2,
+        2 / 3,
+    ]
     floats += [round(rng.uniform(0, 100), rng.choice((1, 2))) for _ in range(300)]
     floats += [rng.uniform(-1e-3, 1e-3) for _ in range(50)]
     floats += [math.ldexp(rng.random(), rng.randrange(-60, 80)) for _ in range(50)]
     rounds = [0.125, 0.375, 0.625, 0.875, -0.125, 2.675, 1.005, 91.825, 99.995, 0.005, 0.015]
     rounds += [math.exp(sum(math.log(rng.uniform(5, 100)) for _ in range(3)) / 3) for _ in range(300)]
-    reprs = ["faces_mismatch", "it's", 'say "hi"', "both ' and \"", "back\\slash", "tab\tnew\nline\r", "\x00\x1f\x7f",
-             "caf\u00e9", "\u00a0nbsp", "\u200bzero-width", "\u2028", "\U0001f600", "\ud7ff", "code=2\u00b2"]
+    reprs = [
+        "faces_mismatch",
+        "it's",
+        'say "hi"',
+        "both ' and \"",
+        "back\\slash",
+        "tab\tnew\nline\r",
+        "\x00\x1f\x7f",
+        "caf\u00e9",
+        "\u00a0nbsp",
+        "\u200bzero-width",
+        "\u2028",
+        "\U0001f600",
+        "\ud7ff",
+        "code=2\u00b2",
+    ]
     return {
         "floats": [[value, repr(value)] for value in floats],
         "rounds": [[value, round(value, 2)] for value in rounds],
@@ -112,15 +150,18 @@ def test_msw_handlers_give_the_mocks_bytes(tmp_path: Path) -> None:
     cases = tmp_path / "python-cases.json"
     cases.write_text(json.dumps(python_cases()))
     with start_server() as url:
-        output = node_test("test/parity.test.ts", {
-            "FACEMATCH_MOCK_URL": url,
-            "FACEMATCH_TOKEN": mint_token(DEV_JWT_SECRET),
-            "FACEMATCH_EXPIRED_TOKEN": mint_token(DEV_JWT_SECRET, expires_in=-120),
-            "FACEMATCH_FOREIGN_TOKEN": mint_token("another-secret-entirely"),
-            "FACEMATCH_IMAGES_DIR": str(tmp_path / "images"),
-            "FACEMATCH_FIXTURES_DIR": str(ROOT / "fixtures"),
-            "FACEMATCH_PY_CASES": str(cases),
-        })
+        output = node_test(
+            "test/parity.test.ts",
+            {
+                "FACEMATCH_MOCK_URL": url,
+                "FACEMATCH_TOKEN": mint_token(DEV_JWT_SECRET),
+                "FACEMATCH_EXPIRED_TOKEN": mint_token(DEV_JWT_SECRET, expires_in=-120),
+                "FACEMATCH_FOREIGN_TOKEN": mint_token("another-secret-entirely"),
+                "FACEMATCH_IMAGES_DIR": str(tmp_path / "images"),
+                "FACEMATCH_FIXTURES_DIR": str(ROOT / "fixtures"),
+                "FACEMATCH_PY_CASES": str(cases),
+            },
+        )
     assert re.search(r"^ℹ pass [1-9]", output, re.M) and re.search(r"^ℹ fail 0$", output, re.M), output
 
 
@@ -138,8 +179,9 @@ def readme_frontend_section() -> str:
 @pytest.mark.parametrize("snippet", sorted(p.name for p in SNIPPETS.glob("*.ts")))
 def test_readme_snippet_is_the_file_the_tests_run(snippet: str) -> None:
     code = (SNIPPETS / snippet).read_text(encoding="utf-8")
-    assert f"```ts\n{code}```" in readme_frontend_section(), \
+    assert f"```ts\n{code}```" in readme_frontend_section(), (
         f"README's copy of snippets/{snippet} differs from the file"
+    )
 
 
 def test_readme_snippets_run() -> None:
@@ -155,12 +197,33 @@ def test_readme_snippets_run() -> None:
 
 
 def test_linters_are_clean(tmp_path: Path) -> None:
-    redocly = run([str(BIN / "redocly"), "lint", "--config", str(ROOT / "redocly.yaml"), "--format=json",
-                   str(ROOT / "openapi.yaml")])
+    redocly = run(
+        [
+            str(BIN / "redocly"),
+            "lint",
+            "--config",
+            str(ROOT / "redocly.yaml"),
+            "--format=json",
+            str(ROOT / "openapi.yaml"),
+        ]
+    )
     totals = json.loads(redocly.stdout)["totals"]
     assert totals["errors"] == 0 and totals["warnings"] == 0, redocly.stdout
     report = tmp_path / "spectral.json"
-    run([str(BIN / "spectral"), "lint", "--ruleset", str(ROOT / ".spectral.yaml"), "--format", "json",
-         "--output", str(report), "--fail-severity", "warn", str(ROOT / "openapi.yaml")])
+    run(
+        [
+            str(BIN / "spectral"),
+            "lint",
+            "--ruleset",
+            str(ROOT / ".spectral.yaml"),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            "--fail-severity",
+            "warn",
+            str(ROOT / "openapi.yaml"),
+        ]
+    )
     findings = [f for f in json.loads(report.read_text()) if f["severity"] <= 1]  # 0 error, 1 warning
     assert findings == [], findings

@@ -38,8 +38,10 @@ class TrickleStream(io.RawIOBase):
 def encode_form(fields: list[tuple[str, bytes]]) -> bytes:
     out = [b"preamble to ignore\r\n"]
     for name, value in fields:
-        out.append(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"f.bin\"\r\n"
-                   "Content-Type: application/octet-stream\r\n\r\n".encode())
+        out.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="f.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+        )
         out.append(value + b"\r\n")
     out.append(f"--{BOUNDARY}--\r\nepilogue".encode())
     return b"".join(out)
@@ -50,8 +52,9 @@ values = st.binary(max_size=3000) | st.sampled_from([b"", b"\r\n", b"--", b"\r\n
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["image1", "image2", "unique_id"]), values), max_size=4),
-       st.integers(0, 10**6))
+@given(
+    st.lists(st.tuples(st.sampled_from(["image1", "image2", "unique_id"]), values), max_size=4), st.integers(0, 10**6)
+)
 def test_parts_come_back_exactly(fields: list[tuple[str, bytes]], seed: int) -> None:
     body = encode_form(fields)
     parts = read_form(TrickleStream(body, seed), CONTENT_TYPE, binary_fields=BINARY, image_limit=10**6, max_body=10**7)
@@ -94,8 +97,8 @@ def test_content_types(content_type: str | None, kind: ErrorKind) -> None:
     "body",
     [
         b"",
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"image1\"\r\n\r\nno end".encode(),
-        f"--{BOUNDARY}\r\nContent-Disposition: attachment; name=\"image1\"\r\n\r\nx\r\n--{BOUNDARY}--".encode(),
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image1"\r\n\r\nno end'.encode(),
+        f'--{BOUNDARY}\r\nContent-Disposition: attachment; name="image1"\r\n\r\nx\r\n--{BOUNDARY}--'.encode(),
         f"--{BOUNDARY}\r\nno colon here\r\n\r\nx\r\n--{BOUNDARY}--".encode(),
         f"--{BOUNDARY}garbage\r\n".encode(),
     ],

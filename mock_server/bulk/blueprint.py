@@ -151,9 +151,15 @@ class BulkViews:
 
 
 def _not_ready(record: JobRecord) -> ApiError:
-    return ApiError(ErrorKind.BULK_NOT_READY, {
-        "id": record.id, "status": record.status.shown, "done": record.cases.done, "total": record.cases.total,
-    })
+    return ApiError(
+        ErrorKind.BULK_NOT_READY,
+        {
+            "id": record.id,
+            "status": record.status.shown,
+            "done": record.cases.done,
+            "total": record.cases.total,
+        },
+    )
 
 
 def create_bulk_blueprint(ctx: MockContext, limits: ArchiveLimits | None = None) -> Blueprint:

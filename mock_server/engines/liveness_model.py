@@ -143,17 +143,14 @@ class LivenessModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._nets: list[tuple[LivenessNet, ort.InferenceSession, str, str]] = []
         for net in nets:
-            session = ort.InferenceSession(
-                str(net.path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            session = ort.InferenceSession(str(net.path), sess_options=options, providers=["CPUExecutionProvider"])
             inputs, outputs = session.get_inputs(), session.get_outputs()
             if len(inputs) != 1 or not outputs:
                 raise RuntimeError(f"{net.path.name}: expected one input and a logits output")
             shape = inputs[0].shape
             if len(shape) != 4 or shape[1:] != [3, INPUT_SIZE, INPUT_SIZE]:
                 raise RuntimeError(
-                    f"{net.path.name}: expected input shape (N, 3, {INPUT_SIZE}, {INPUT_SIZE}), "
-                    f"found {shape}"
+                    f"{net.path.name}: expected input shape (N, 3, {INPUT_SIZE}, {INPUT_SIZE}), found {shape}"
                 )
             self._nets.append((net, session, inputs[0].name, outputs[0].name))
 
@@ -174,9 +171,7 @@ class LivenessModel:
         if box[2] <= 0 or box[3] <= 0:
             raise ValueError(f"empty face box {box}")
         total = np.zeros(3, dtype=np.float64)
-        for (_net, session, input_name, output_name), tensor in zip(
-            self._nets, self.crops(rgb, box)
-        ):
+        for (_net, session, input_name, output_name), tensor in zip(self._nets, self.crops(rgb, box), strict=True):
             (logits,) = session.run([output_name], {input_name: tensor})
             total += _softmax(np.asarray(logits, dtype=np.float64).reshape(-1, 3))[0]
         mean = total / len(self._nets)

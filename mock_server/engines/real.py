@@ -402,9 +402,7 @@ class RealEngine:
         return self.analyser.analyse(image.field, image.data, want_embedding)
 
     @staticmethod
-    def _log(
-        first: ImageAnalysis, second: ImageAnalysis | None = None, distance: float | None = None
-    ) -> None:
+    def _log(first: ImageAnalysis, second: ImageAnalysis | None = None, distance: float | None = None) -> None:
         if not log.isEnabledFor(logging.DEBUG):
             return
         parts = [f"{a.field}: faces={a.faces} box={a.box} ms={a.timings_ms}" for a in (first, second) if a]

@@ -32,16 +32,18 @@ from ..jsonbody import encode
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE = "index.html"
 
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' blob: data:",
-    "connect-src 'self' http: https:",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+        "connect-src 'self' http: https:",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    )
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -119,10 +121,15 @@ def token_info(settings: Settings) -> TokenInfo:
     elif dev_token_allowed(settings):
         hint = "A development token signed with the documented development secret is filled in."
     else:
-        hint = ("This server verifies tokens with its own secret: paste a token made with "
-                "`facematch token --jwt-secret YOUR_SECRET`.")
-    token = mint_token(DEV_JWT_SECRET, subject=DEV_TOKEN_SUBJECT, expires_in=DEV_TOKEN_SECONDS) \
-        if dev_token_allowed(settings) else None
+        hint = (
+            "This server verifies tokens with its own secret: paste a token made with "
+            "`facematch token --jwt-secret YOUR_SECRET`."
+        )
+    token = (
+        mint_token(DEV_JWT_SECRET, subject=DEV_TOKEN_SUBJECT, expires_in=DEV_TOKEN_SECONDS)
+        if dev_token_allowed(settings)
+        else None
+    )
     return TokenInfo(dev_token=token, auth=settings.auth, hint=hint)
 
 
@@ -192,7 +199,7 @@ def create_playground_blueprint(ctx: MockContext) -> Blueprint:
             max_image_bytes=settings.max_image_bytes,
             token=token_info(settings),
             examples=examples,
-            bulk=bulk_rules_info(url_for("bulk.submit")[len(request.script_root):]),
+            bulk=bulk_rules_info(url_for("bulk.submit")[len(request.script_root) :]),
         )
         response = current_app.response_class(encode(asdict(body)), mimetype="application/json")
         response.headers["Cache-Control"] = "no-store"  # it may hold a token

@@ -130,11 +130,13 @@ class RedisStore:
             return
         line = json.dumps(entry.as_dict(), separators=(",", ":"))
         try:
-            self._call(lambda client: self._record_script(
-                keys=[self.key("journal"), self.key("journal:bytes")],
-                args=[line, self.journal_limit, self.journal_max_bytes],
-                client=client,
-            ))
+            self._call(
+                lambda client: self._record_script(
+                    keys=[self.key("journal"), self.key("journal:bytes")],
+                    args=[line, self.journal_limit, self.journal_max_bytes],
+                    client=client,
+                )
+            )
         except StoreUnavailable:
             with self._lock:
                 self._dropped += 1
@@ -169,9 +171,9 @@ class RedisStore:
         return sum(1 for entry in entries if query.matches(entry))
 
     def clear_requests(self) -> None:
-        self._call(lambda client: client.delete(
-            self.key("journal"), self.key("journal:bytes"), self.key("journal:dropped")
-        ))
+        self._call(
+            lambda client: client.delete(self.key("journal"), self.key("journal:bytes"), self.key("journal:dropped"))
+        )
         with self._lock:
             self._dropped = 0
 
@@ -194,9 +196,9 @@ class RedisStore:
             return self._last
 
     def _read_documents(self) -> Snapshot:
-        settings, sequences, version = self._call(lambda client: client.mget(
-            self.key("settings"), self.key("sequences"), self.key("version")
-        ))
+        settings, sequences, version = self._call(
+            lambda client: client.mget(self.key("settings"), self.key("sequences"), self.key("version"))
+        )
         if version is None:
             self._reseed()
             return self._known
@@ -218,8 +220,9 @@ class RedisStore:
                 pipe.set(self.key("settings"), json.dumps(known.overrides.to_json()), nx=True)
                 pipe.set(self.key("sequences"), json.dumps([s.to_json() for s in known.sequences]), nx=True)
                 pipe.execute()
-                log.warning("state store %s was empty: re-seeded %d sequence definition(s)",
-                            self.name, len(known.sequences))
+                log.warning(
+                    "state store %s was empty: re-seeded %d sequence definition(s)", self.name, len(known.sequences)
+                )
 
         with contextlib.suppress(StoreUnavailable):
             self._call(seed)
@@ -288,6 +291,7 @@ class RedisStore:
         if not keys:
             return 0
         if key is None:
+
             def drop_all(client: redis.Redis) -> int:
                 pipe = client.pipeline(transaction=True)
                 for each in keys:
@@ -306,9 +310,11 @@ class RedisStore:
         return self._call(drop_key)
 
     def advance(self, sequence: Sequence, key: str) -> int | None:
-        taken = self._call(lambda client: self._advance_script(
-            keys=[self.key(f"pos:{sequence.name}")], args=[key, MAX_KEYS_PER_SEQUENCE], client=client
-        ))
+        taken = self._call(
+            lambda client: self._advance_script(
+                keys=[self.key(f"pos:{sequence.name}")], args=[key, MAX_KEYS_PER_SEQUENCE], client=client
+            )
+        )
         return None if int(taken) < 0 else int(taken)
 
 

@@ -35,9 +35,19 @@ OPERATION = "/advanced_facematch"
 SALT = "vendor-c"
 MIN_BYTES, MAX_BYTES = 1024, 10 * 1024 * 1024
 MAX_BODY = 24 * 1024 * 1024
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type",
-           422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 _PARAM = re.compile(r';\s*([A-Za-z0-9_*-]+)=("(?:[^"\\]|\\.)*"|[^;]*)')
 
 TEXTS: dict[Problem, str] = {
@@ -184,8 +194,12 @@ class VendorC:
             failure = AuthFailure.MALFORMED
         else:
             try:
-                jwt.decode(match.group(1), self.secret, algorithms=["HS256"],
-                           options={"verify_exp": self.bug.verify_exp, "require": []})
+                jwt.decode(
+                    match.group(1),
+                    self.secret,
+                    algorithms=["HS256"],
+                    options={"verify_exp": self.bug.verify_exp, "require": []},
+                )
             except jwt.ExpiredSignatureError:
                 failure = AuthFailure.EXPIRED
             except jwt.InvalidSignatureError:
@@ -237,8 +251,9 @@ class VendorC:
                 raise PhotoError(part.name, Problem.EMPTY)
             if photos.sniff(part.data) not in photos.ACCEPTED_FORMATS:
                 raise PhotoError(part.name, Problem.UNSUPPORTED)
-            problem = photos.size_problem(part.name, part.data, self.bug.min_bytes or MIN_BYTES,
-                                          self.bug.max_bytes or MAX_BYTES)
+            problem = photos.size_problem(
+                part.name, part.data, self.bug.min_bytes or MIN_BYTES, self.bug.max_bytes or MAX_BYTES
+            )
             if problem:
                 raise problem
             image = photos.decode(part.name, part.data, part.filename, self.bug.tolerate_decode_errors)
@@ -250,25 +265,36 @@ class VendorC:
 
     def render(self, incoming: Incoming, decoded: list[DecodedImage]) -> Reply:
         verdicts = [judge_photo(SALT, d.data) for d in decoded]
-        blocks = [{"input_provided": "True", "result": v.liveness.value,
-                   "confidence": v.score if v.liveness is Liveness.REAL else 0,
-                   "prediction_confidence": None if v.liveness is Liveness.REAL else v.score} for v in verdicts]
+        blocks = [
+            {
+                "input_provided": "True",
+                "result": v.liveness.value,
+                "confidence": v.score if v.liveness is Liveness.REAL else 0,
+                "prediction_confidence": None if v.liveness is Liveness.REAL else v.score,
+            }
+            for v in verdicts
+        ]
         two = len(decoded) == 2
         gates = [v.score if v.liveness is Liveness.REAL else 0.0 for v in verdicts]
         passed = all(v.liveness is Liveness.REAL for v in verdicts)
         if two:
             match = judge_pair(SALT, decoded[0].data, decoded[1].data)
-            facematch = {"performed": "True", "result": "True" if match.matched else "False",
-                         "confidence": match.score}
+            facematch = {"performed": "True", "result": "True" if match.matched else "False", "confidence": match.score}
             passed = passed and match.matched
             gates.append(match.score)
         else:
-            blocks.append({"input_provided": "False", "result": "N/A", "confidence": None,
-                           "prediction_confidence": None})
+            blocks.append(
+                {"input_provided": "False", "result": "N/A", "confidence": None, "prediction_confidence": None}
+            )
             facematch = {"performed": "False", "result": "N/A", "confidence": None}
         harmonic = len(gates) / sum(1 / g for g in gates) if passed else 0
-        doc = {"image1": blocks[0], "image2": blocks[1], "image1_image2_facematch": facematch,
-               "overall_result": "True" if passed else "False", "overall_confidence": round(harmonic, 2)}
+        doc = {
+            "image1": blocks[0],
+            "image2": blocks[1],
+            "image1_image2_facematch": facematch,
+            "overall_result": "True" if passed else "False",
+            "overall_confidence": round(harmonic, 2),
+        }
         doc = self.bug.doc(Answered(incoming, two, doc))
         body = self.bug.encode(doc) if self.bug.encode else json.dumps(doc, separators=(",", ":")).encode()
         return Reply(200, (("Content-Type", "application/json"),), body)
@@ -277,8 +303,10 @@ class VendorC:
         reply = self.bug.reply(incoming, reply)
         lines = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Status')}"]
         lines += [f"{name}: {value}" for name, value in reply.headers]
-        lines += [f"Content-Length: {len(reply.body)}",
-                  "Connection: keep-alive\r\nKeep-Alive: timeout=5" if keep else "Connection: close"]
+        lines += [
+            f"Content-Length: {len(reply.body)}",
+            "Connection: keep-alive\r\nKeep-Alive: timeout=5" if keep else "Connection: close",
+        ]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         writer.write(head + (b"" if incoming.method == "HEAD" else reply.body))
         await writer.drain()
@@ -291,7 +319,8 @@ class Running:
         self.loop = asyncio.new_event_loop()
         vendor = VendorC(secret, bug)
         self.server = self.loop.run_until_complete(
-            asyncio.start_server(vendor.connection, "127.0.0.1", port, limit=64 * 1024))
+            asyncio.start_server(vendor.connection, "127.0.0.1", port, limit=64 * 1024)
+        )
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 

@@ -34,8 +34,10 @@ def _image2_fake_keeps_score(answered: Answered) -> dict[str, Any]:
     return answered.doc
 
 
-NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
-             b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
+    b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 def _gateway_every_9th(incoming: Incoming) -> Reply | None:
@@ -91,25 +93,74 @@ def _gray_crash(image: DecodedImage) -> None:
 
 
 HOLDOUT_BUGS: tuple[Bug, ...] = (
-    Bug("webp_decoder_crash", ("ERR-4",), "crashes (500) on every WebP photo", image=_webp_crash, runs_on=Stack.WERKZEUG),
-    Bug("image2_fake_ignored_in_overall", ("OVR-1",),
+    Bug(
+        "webp_decoder_crash", ("ERR-4",), "crashes (500) on every WebP photo", image=_webp_crash, runs_on=Stack.WERKZEUG
+    ),
+    Bug(
+        "image2_fake_ignored_in_overall",
+        ("OVR-1",),
         'two-photo mode: overall_result "True" when image1 is real and the faces match, although image2 is fake',
-        doc=_image2_fake_ignored, runs_on=Stack.ASYNCIO),
-    Bug("image2_fake_keeps_score", ("LIVE-1",), "two-photo mode: a fake image2 keeps its score as confidence",
-        doc=_image2_fake_keeps_score),
-    Bug("gateway_502_every_9th", ("ERR-4",), "a gateway in front answers every 9th POST with nginx's 502 HTML page",
-        front=_gateway_every_9th, runs_on=Stack.WERKZEUG),
-    Bug("basic_auth_accepted", ("ERR-2",), "accepts any Basic Authorization header as if it were a valid token",
-        auth_bypass=lambda header: header is not None and header.startswith("Basic ")),
-    Bug("single_quoted_json", ("ERR-4",), "200 bodies use single quotes (not JSON)", encode=_single_quotes, runs_on=Stack.ASYNCIO),
-    Bug("match_confidence_per_mille", ("TYPE-1",), "two-photo mode: match confidence on a 0..1000 scale",
-        doc=_match_per_mille),
-    Bug("one_photo_image2_provided", ("ONE-1",), 'one-photo mode: image2.input_provided "True"',
-        doc=_one_photo_image2_provided),
-    Bug("correlation_id_lowercased", ("HDR-1",), "echoes X-Correlation-ID lower-cased", reply=_lowercase_correlation, runs_on=Stack.ASYNCIO),
-    Bug("empty_image2_ignored", ("ERR-1",), "an empty image2 part is dropped and the request answered in one-photo mode",
-        form=_drop_empty_image2),
+        doc=_image2_fake_ignored,
+        runs_on=Stack.ASYNCIO,
+    ),
+    Bug(
+        "image2_fake_keeps_score",
+        ("LIVE-1",),
+        "two-photo mode: a fake image2 keeps its score as confidence",
+        doc=_image2_fake_keeps_score,
+    ),
+    Bug(
+        "gateway_502_every_9th",
+        ("ERR-4",),
+        "a gateway in front answers every 9th POST with nginx's 502 HTML page",
+        front=_gateway_every_9th,
+        runs_on=Stack.WERKZEUG,
+    ),
+    Bug(
+        "basic_auth_accepted",
+        ("ERR-2",),
+        "accepts any Basic Authorization header as if it were a valid token",
+        auth_bypass=lambda header: header is not None and header.startswith("Basic "),
+    ),
+    Bug(
+        "single_quoted_json",
+        ("ERR-4",),
+        "200 bodies use single quotes (not JSON)",
+        encode=_single_quotes,
+        runs_on=Stack.ASYNCIO,
+    ),
+    Bug(
+        "match_confidence_per_mille",
+        ("TYPE-1",),
+        "two-photo mode: match confidence on a 0..1000 scale",
+        doc=_match_per_mille,
+    ),
+    Bug(
+        "one_photo_image2_provided",
+        ("ONE-1",),
+        'one-photo mode: image2.input_provided "True"',
+        doc=_one_photo_image2_provided,
+    ),
+    Bug(
+        "correlation_id_lowercased",
+        ("HDR-1",),
+        "echoes X-Correlation-ID lower-cased",
+        reply=_lowercase_correlation,
+        runs_on=Stack.ASYNCIO,
+    ),
+    Bug(
+        "empty_image2_ignored",
+        ("ERR-1",),
+        "an empty image2 part is dropped and the request answered in one-photo mode",
+        form=_drop_empty_image2,
+    ),
     Bug("json_body_415", ("ERR-3",), "a body that is not multipart gets 415 instead of 422", front=_json_body_415),
     Bug("unicode_unique_id_crash", ("ERR-4",), "crashes (500) when unique_id is not ASCII", form=_unique_id_ascii_only),
-    Bug("grayscale_crash", ("ERR-4",), "crashes (500) on one-band (grayscale) photos", image=_gray_crash, runs_on=Stack.WERKZEUG),
+    Bug(
+        "grayscale_crash",
+        ("ERR-4",),
+        "crashes (500) on one-band (grayscale) photos",
+        image=_gray_crash,
+        runs_on=Stack.WERKZEUG,
+    ),
 )

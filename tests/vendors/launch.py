@@ -46,11 +46,14 @@ def all_bugs() -> dict[str, Bug]:
 def start(stack: Stack, secret: str, bug: Bug) -> Instance:
     if stack is Stack.STDLIB:
         from .stdlib_server import Running
+
         return Running(secret, bug)
     if stack is Stack.WERKZEUG:
         from .werkzeug_server import Running as WerkzeugRunning
+
         return WerkzeugRunning(secret, bug)
     from .asyncio_server import Running as AsyncioRunning
+
     return AsyncioRunning(secret, bug)
 
 
@@ -79,10 +82,23 @@ def main(argv: list[str] | None = None) -> int:
 @contextmanager
 def vendors(stack: Stack, secret: str, bug_names: list[str], root: Path) -> Iterator[dict[str, str]]:
     """Run one server process of ``stack`` with an instance per bug; yield name -> base URL."""
-    process = subprocess.Popen([sys.executable, "-m", "tests.vendors", "--stack", stack.value, "--secret", secret,
-                                *[a for name in bug_names for a in ("--bug", name)]],
-                               cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.vendors",
+            "--stack",
+            stack.value,
+            "--secret",
+            secret,
+            *[a for name in bug_names for a in ("--bug", name)],
+        ],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()

@@ -116,8 +116,12 @@ class VendorA:
         if scheme.lower() != "bearer" or not token.strip():
             raise self.refuse(AuthFailure.MALFORMED, "bearer token required")
         try:
-            jwt.decode(token.strip(), self.secret, algorithms=["HS256"],
-                       options={"verify_exp": self.bug.verify_exp, "require": []})
+            jwt.decode(
+                token.strip(),
+                self.secret,
+                algorithms=["HS256"],
+                options={"verify_exp": self.bug.verify_exp, "require": []},
+            )
         except jwt.ExpiredSignatureError:
             raise self.refuse(AuthFailure.EXPIRED, "token expired") from None
         except jwt.InvalidSignatureError:
@@ -138,8 +142,9 @@ class VendorA:
         photos_in = [first[n] for n in ("image1", "image2") if n in first]
         decoded = []
         for f in photos_in:
-            problem = photos.size_problem(f.name, f.data, self.bug.min_bytes or MIN_BYTES,
-                                          self.bug.max_bytes or MAX_BYTES)
+            problem = photos.size_problem(
+                f.name, f.data, self.bug.min_bytes or MIN_BYTES, self.bug.max_bytes or MAX_BYTES
+            )
             if problem:
                 raise problem
             image = photos.decode(f.name, f.data, f.filename, self.bug.tolerate_decode_errors)
@@ -148,25 +153,39 @@ class VendorA:
                 raise PhotoError(f.name, Problem.NO_FACE)
             decoded.append(image)
         verdicts = [judge_photo(SALT, d.data) for d in decoded]
-        blocks = [{"input_provided": "True", "result": v.liveness.value,
-                   "confidence": 0 if v.liveness is Liveness.FAKE else v.score, "prediction_confidence": v.score}
-                  for v in verdicts]
+        blocks = [
+            {
+                "input_provided": "True",
+                "result": v.liveness.value,
+                "confidence": 0 if v.liveness is Liveness.FAKE else v.score,
+                "prediction_confidence": v.score,
+            }
+            for v in verdicts
+        ]
         two = len(decoded) == 2
         if two:
             match = judge_pair(SALT, decoded[0].data, decoded[1].data)
-            match_block = {"performed": "True", "result": "True" if match.matched else "False",
-                           "confidence": match.score}
+            match_block = {
+                "performed": "True",
+                "result": "True" if match.matched else "False",
+                "confidence": match.score,
+            }
             passed = all(v.liveness is Liveness.REAL for v in verdicts) and match.matched
             gates = [b["confidence"] for b in blocks] + [match.score]
         else:
-            blocks.append({"input_provided": "False", "result": "N/A", "confidence": None,
-                           "prediction_confidence": None})
+            blocks.append(
+                {"input_provided": "False", "result": "N/A", "confidence": None, "prediction_confidence": None}
+            )
             match_block = {"performed": "False", "result": "N/A", "confidence": None}
             passed = verdicts[0].liveness is Liveness.REAL
             gates = [blocks[0]["confidence"]]
-        doc = {"image1": blocks[0], "image2": blocks[1], "image1_image2_facematch": match_block,
-               "overall_result": "True" if passed else "False",
-               "overall_confidence": round(sum(gates) / len(gates), 2) if passed else 0}
+        doc = {
+            "image1": blocks[0],
+            "image2": blocks[1],
+            "image1_image2_facematch": match_block,
+            "overall_result": "True" if passed else "False",
+            "overall_confidence": round(sum(gates) / len(gates), 2) if passed else 0,
+        }
         doc = self.bug.doc(Answered(incoming, two, doc))
         body = self.bug.encode(doc) if self.bug.encode else json.dumps(doc).encode()
         return Reply(200, (("Content-Type", "application/json"),), body)
@@ -213,8 +232,10 @@ def _handler_class(vendor: VendorA) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             if length < 0 or length > MAX_BODY:
                 self.close_connection = True
-                reply = vendor.bug.reply(Incoming(self.command, self.path, headers, b"", number), _json(
-                    400, {"msg": "request body too large" if length > 0 else "bad Content-Length"}))
+                reply = vendor.bug.reply(
+                    Incoming(self.command, self.path, headers, b"", number),
+                    _json(400, {"msg": "request body too large" if length > 0 else "bad Content-Length"}),
+                )
                 if "x-correlation-id" in headers:
                     reply = reply.with_header("X-Correlation-ID", headers["x-correlation-id"])
             else:

@@ -60,8 +60,13 @@ class InMemoryRequest(Request):
     max_form_memory_size = 1024 * 1024
     max_form_parts = 100
 
-    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
-                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
         return io.BytesIO()
 
 
@@ -124,8 +129,9 @@ class VendorB:
             failure = AuthFailure.MALFORMED
         else:
             try:
-                jwt.decode(header[7:].strip(), self.secret, algorithms=["HS256"],
-                           options={"verify_exp": self.bug.verify_exp})
+                jwt.decode(
+                    header[7:].strip(), self.secret, algorithms=["HS256"], options={"verify_exp": self.bug.verify_exp}
+                )
             except jwt.ExpiredSignatureError:
                 failure = AuthFailure.EXPIRED
             except jwt.InvalidSignatureError:
@@ -133,21 +139,33 @@ class VendorB:
             except jwt.InvalidTokenError:
                 failure = AuthFailure.MALFORMED
         if failure is not None:
-            text = {AuthFailure.MISSING: "Missing Authorization header", AuthFailure.MALFORMED: "Malformed token",
-                    AuthFailure.EXPIRED: "Token has expired", AuthFailure.BAD_SIGNATURE: "Invalid token"}[failure]
+            text = {
+                AuthFailure.MISSING: "Missing Authorization header",
+                AuthFailure.MALFORMED: "Malformed token",
+                AuthFailure.EXPIRED: "Token has expired",
+                AuthFailure.BAD_SIGNATURE: "Invalid token",
+            }[failure]
             raise Answer(self.bug.auth_reply(failure, _json(401, {"msg": text})))
 
     def read_form(self, request: InMemoryRequest) -> tuple[FormField, ...]:
         if request.mimetype != "multipart/form-data":
-            raise Answer(_json(422, {"detail": {"content_type": request.mimetype or None},
-                                     "message": "Body must be multipart/form-data"}))
+            raise Answer(
+                _json(
+                    422,
+                    {
+                        "detail": {"content_type": request.mimetype or None},
+                        "message": "Body must be multipart/form-data",
+                    },
+                )
+            )
         try:
             files, form = request.files, request.form
         except HTTPException as exc:  # 413 from the limits above, 400 from a broken body
             problem = "too large" if exc.code == 413 else "malformed"
             raise Answer(_json(400, {"msg": f"Request body {problem}"})) from None
-        fields = [FormField(name, upload.filename, upload.stream.getvalue(), True)
-                  for name, upload in files.items(multi=True)]
+        fields = [
+            FormField(name, upload.filename, upload.stream.getvalue(), True) for name, upload in files.items(multi=True)
+        ]
         fields += [FormField(name, None, value.encode("utf-8"), False) for name, value in form.items(multi=True)]
         return tuple(fields)
 
@@ -161,8 +179,9 @@ class VendorB:
         image2 = first.get("image2") if first.get("image2") is not None and first["image2"].is_file else None
         sent = [p for p in (image1, image2) if p is not None]
         for part in sent:
-            problem = photos.size_problem(part.name, part.data, self.bug.min_bytes or MIN_BYTES,
-                                          self.bug.max_bytes or MAX_BYTES)
+            problem = photos.size_problem(
+                part.name, part.data, self.bug.min_bytes or MIN_BYTES, self.bug.max_bytes or MAX_BYTES
+            )
             if problem:
                 raise problem
         decoded = [photos.decode(p.name, p.data, p.filename, self.bug.tolerate_decode_errors) for p in sent]
@@ -176,9 +195,16 @@ class VendorB:
         def block(data: bytes) -> tuple[dict[str, Any], bool, float]:
             verdict = judge_photo(SALT, data)
             real = verdict.liveness is Liveness.REAL
-            return ({"input_provided": "True", "result": verdict.liveness.value,
-                     "confidence": verdict.score if real else 0,
-                     "prediction_confidence": verdict.score if real else None}, real, verdict.score)
+            return (
+                {
+                    "input_provided": "True",
+                    "result": verdict.liveness.value,
+                    "confidence": verdict.score if real else 0,
+                    "prediction_confidence": verdict.score if real else None,
+                },
+                real,
+                verdict.score,
+            )
 
         first, first_real, first_score = block(decoded[0].data)
         two = len(decoded) == 2
@@ -193,8 +219,13 @@ class VendorB:
             facematch = {"performed": "False", "result": "N/A", "confidence": None}
             ok = first_real
             overall = first_score if ok else 0
-        doc = {"image1": first, "image2": second, "image1_image2_facematch": facematch,
-               "overall_result": str(ok), "overall_confidence": overall}
+        doc = {
+            "image1": first,
+            "image2": second,
+            "image1_image2_facematch": facematch,
+            "overall_result": str(ok),
+            "overall_confidence": overall,
+        }
         doc = self.bug.doc(Answered(incoming, two, doc))
         body = self.bug.encode(doc) if self.bug.encode else json.dumps(doc).encode()
         return Reply(200, (("Content-Type", JSON_TYPE),), body)
