@@ -1,10 +1,13 @@
 """The Redis state store: one journal, one set of runtime overrides and one sequence state
 for every instance of the mock on one Redis (``facematch serve --state redis://HOST:PORT/N``).
 
-Keys live under a prefix (``facematch:`` unless the URL says ``?prefix=NAME:``). Each call
-of the operation costs one ``GET`` (the version token of the overrides and definitions,
-which are read again only when it changed) and one script call for its journal entry; a
-call that falls in a sequence one more script call.
+Keys live under a prefix (``facematch:`` unless the URL says ``?prefix=NAME:``). A call of
+the operation waits for no round trip to Redis: each process is subscribed to a change
+channel every admin write publishes on, and re-reads the overrides and definitions only
+when a message arrived (or the subscription broke, or a second passed since it last
+checked); its journal entry is written without waiting for the reply
+(:mod:`.redis_links`). A call that falls in a sequence makes one script call, which
+advances the position atomically.
 
 When Redis goes away the operation keeps answering: it uses the last overrides and
 definitions it read, sequences do not advance (their steps are skipped: the normal
@@ -12,9 +15,10 @@ answer), and journal entries are counted as dropped (reported once Redis is back
 worker waits a second after a failure before it tries Redis again, so a dead store costs
 nothing per call. Admin routes answer 503 naming the store.
 
-A restarted (empty) Redis is noticed by the missing version token: the first worker to see
-that writes back the definitions and overrides it last read (or its ``--sequences`` file's),
-so no configured sequence is lost; positions restart from the first step.
+A restarted (empty) Redis is noticed by the broken subscription and then by the missing
+version token: the first worker to see that writes back the definitions and overrides it
+last read (or its ``--sequences`` file's), so no configured sequence is lost; positions
+restart from the first step.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from collections.abc import Sequence as Seq
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -36,6 +40,7 @@ from ..journal import JournalEntry
 from ..runtime import RuntimeOverrides
 from ..sequences import MAX_KEYS_PER_SEQUENCE, Sequence, check_bounds, sequences_from_json
 from .base import JournalPage, JournalQuery, Snapshot, StoreUnavailable, UnknownSequence
+from .redis_links import ChangeListener, JournalWriter, Link, Poll
 
 log = logging.getLogger("facematch")
 T = TypeVar("T")
@@ -45,6 +50,9 @@ DEFAULT_PREFIX = "facematch:"
 RETRY_AFTER_S = 1.0
 #: Socket timeouts: a store that does not answer must not hold the operation.
 TIMEOUT_S = 0.5
+#: Seconds after which a worker reads the version token even though no change was announced
+#: (a subscription that died silently, e.g. behind a dropped NAT entry, is then noticed).
+REVALIDATE_S = 1.0
 
 #: KEYS: journal list, its byte counter; ARGV: entry, entry limit, byte limit.
 _RECORD = """
@@ -97,15 +105,32 @@ class RedisStore:
             socket_connect_timeout=TIMEOUT_S,
             health_check_interval=0,
         )
-        self._record_script = self._client.register_script(_RECORD)
         self._advance_script = self._client.register_script(_ADVANCE)
         self._down_until = 0.0
-        self._dropped = 0  # entries this process could not store, not yet added to the shared count
         self._lock = threading.Lock()
         self._version: object = None
         self._last = Snapshot()
         #: What this process would write back into an emptied Redis.
         self._known = Snapshot()
+        pool = self._client.connection_pool
+        db = pool.connection_kwargs.get("db", 0)
+        #: Channels are not per database: the name carries the database as well as the prefix.
+        self.channel = f"{prefix}changes:{db}"
+        #: A new connection with the client's settings (address, password, TLS, timeouts), not from the pool.
+        connect = cast(Callable[[], Link], pool.make_connection)
+        self._listener = ChangeListener(connect, self.channel)
+        #: The last documents were read after the subscription was in place (and no message came since).
+        self._valid = False
+        self._revalidate_at = 0.0
+        self._subscribe_after = 0.0
+        self._writer = JournalWriter(
+            connect,
+            _RECORD,
+            (self.key("journal"), self.key("journal:bytes")),
+            self.key("journal:dropped"),
+            (journal_limit, journal_max_bytes),
+            self.name,
+        )
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -126,31 +151,12 @@ class RedisStore:
 
     # -- journal
     def record(self, entry: JournalEntry) -> None:
-        if not self.journaling:
-            return
-        line = json.dumps(entry.as_dict(), separators=(",", ":"))
-        try:
-            self._call(
-                lambda client: self._record_script(
-                    keys=[self.key("journal"), self.key("journal:bytes")],
-                    args=[line, self.journal_limit, self.journal_max_bytes],
-                    client=client,
-                )
-            )
-        except StoreUnavailable:
-            with self._lock:
-                self._dropped += 1
-            return
-        if self._dropped:
-            with self._lock:
-                dropped, self._dropped = self._dropped, 0
-            try:
-                self._call(lambda client: client.incrby(self.key("journal:dropped"), dropped))
-            except StoreUnavailable:
-                with self._lock:
-                    self._dropped += dropped
+        if self.journaling:
+            self._writer.record(json.dumps(entry.as_dict(), separators=(",", ":")))
 
     def _entries(self) -> tuple[list[JournalEntry], int]:
+        self._writer.flush()
+
         def read(client: redis.Redis) -> list[Any]:
             pipe = client.pipeline(transaction=False)
             pipe.lrange(self.key("journal"), 0, self.journal_limit - 1)
@@ -159,7 +165,7 @@ class RedisStore:
 
         lines, dropped = self._call(read)
         entries = [JournalEntry.from_dict(json.loads(line)) for line in reversed(lines)]
-        return entries, int(dropped or 0) + self._dropped
+        return entries, int(dropped or 0) + self._writer.dropped
 
     def requests(self, query: JournalQuery, limit: int) -> JournalPage:
         entries, dropped = self._entries()
@@ -171,16 +177,34 @@ class RedisStore:
         return sum(1 for entry in entries if query.matches(entry))
 
     def clear_requests(self) -> None:
+        self._writer.flush()  # this process's entries from before the clear must not land after it
         self._call(
             lambda client: client.delete(self.key("journal"), self.key("journal:bytes"), self.key("journal:dropped"))
         )
-        with self._lock:
-            self._dropped = 0
+        self._writer.forget_dropped()
 
     # -- overrides and definitions
     def snapshot(self) -> Snapshot:
-        """One ``GET`` of the version token when nothing changed; the documents only when
-        it did (every write sets a new random token, so a restarted Redis never matches)."""
+        """The last documents read, when the subscription says nothing changed (one
+        non-blocking ``poll`` of its socket); else the store is read (:meth:`_revalidate`)."""
+        poll = self._listener.poll()
+        if poll is Poll.QUIET and self._valid and time.monotonic() < self._revalidate_at:
+            return self._last
+        return self._revalidate(poll)
+
+    def _revalidate(self, poll: Poll) -> Snapshot:
+        """Subscribe when not subscribed, then today's check: one ``GET`` of the version
+        token (every write sets a new random one, so a restarted Redis never matches) and
+        the documents when it changed. Without a subscription (Redis down, or ``SUBSCRIBE``
+        refused) every call takes this path, with one try to subscribe a second."""
+        timer = poll is Poll.QUIET and self._valid
+        self._valid = False
+        now = time.monotonic()
+        if poll is Poll.CLOSED and now >= self._subscribe_after:
+            try:
+                self._call(lambda _: self._listener.subscribe())
+            except StoreUnavailable:
+                self._subscribe_after = now + RETRY_AFTER_S
         try:
             version = self._call(lambda client: client.get(self.key("version")))
         except StoreUnavailable:
@@ -188,12 +212,20 @@ class RedisStore:
         if version is None:
             self._reseed()
             return self._known
-        if version == self._version:
-            return self._last
-        try:
-            return self._read_documents()
-        except StoreUnavailable:
-            return self._last
+        if version != self._version:
+            if timer:
+                # A change no message announced (the timer found it): trust the subscription no more.
+                self._listener.close()
+            try:
+                self._read_documents()
+            except StoreUnavailable:
+                return self._last
+            if self._version != version:
+                return self._last  # emptied or changed again meanwhile: check again next call
+        if self._listener.subscribed:
+            self._valid = True
+            self._revalidate_at = now + REVALIDATE_S
+        return self._last
 
     def _read_documents(self) -> Snapshot:
         settings, sequences, version = self._call(
@@ -215,10 +247,12 @@ class RedisStore:
         known = self._known
 
         def seed(client: redis.Redis) -> None:
-            if client.set(self.key("version"), uuid.uuid4().hex, nx=True):
+            token = uuid.uuid4().hex
+            if client.set(self.key("version"), token, nx=True):
                 pipe = client.pipeline(transaction=True)
                 pipe.set(self.key("settings"), json.dumps(known.overrides.to_json()), nx=True)
                 pipe.set(self.key("sequences"), json.dumps([s.to_json() for s in known.sequences]), nx=True)
+                pipe.publish(self.channel, token)
                 pipe.execute()
                 log.warning(
                     "state store %s was empty: re-seeded %d sequence definition(s)", self.name, len(known.sequences)
@@ -235,16 +269,34 @@ class RedisStore:
         return self._read_documents()
 
     def _store(self, snapshot: Snapshot) -> None:
+        """Write the documents and a new version token, and announce it on the channel.
+
+        Why the very next call to any other instance B sees the change: the ``PUBLISH`` is
+        in the same transaction as the writes, and ``redis-server`` (one event loop) writes
+        the message to every subscriber's socket in the same pass of its loop in which it
+        answers that transaction, before it reads anything more. The ``PING`` after it is
+        read in a later pass, so once its answer is here the message has been handed to
+        B's socket (on one host: it is in B's receive buffer). Only then does this admin
+        call answer; the client's next call to B begins after that, and B's first look at
+        its socket finds the message and reads the documents again. Across hosts the
+        same holds unless TCP has to retransmit the message's segment. A subscriber whose
+        connection broke (a restarted Redis, its output buffer limit) sees the socket
+        closed and reads the store itself; a silently dead one is caught by the version
+        token read once a second (REVALIDATE_S)."""
+        token = uuid.uuid4().hex
+
         def write(client: redis.Redis) -> None:
             pipe = client.pipeline(transaction=True)
             pipe.set(self.key("settings"), json.dumps(snapshot.overrides.to_json()))
             pipe.set(self.key("sequences"), json.dumps([s.to_json() for s in snapshot.sequences]))
-            pipe.set(self.key("version"), uuid.uuid4().hex)
+            pipe.set(self.key("version"), token)
+            pipe.publish(self.channel, token)
             pipe.execute()
+            client.ping()  # the barrier described above
 
         self._call(write)
         self._known = self._last = snapshot
-        self._version = None
+        self._version = token.encode()
 
     def set_overrides(self, overrides: RuntimeOverrides) -> None:
         with self._lock:
