@@ -10,16 +10,15 @@ about examples and faults (their latency still applies).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .runtime import RuntimeOverrides
+from .runtime import NO_OVERRIDES, RuntimeOverrides
 from .sequences import StepKind, match
 from .state import Snapshot, StateStore, StoreUnavailable
 from .steering import Steering, default_duration_ms
 
-NO_OVERRIDES = RuntimeOverrides()
+__all__ = ["NO_OVERRIDES", "NO_STEP", "LastSnapshot", "StepLayer", "latency_only", "sequence_step", "settings_layers"]
 
 
 class LastSnapshot:
@@ -29,9 +28,13 @@ class LastSnapshot:
         self.value = Snapshot()
 
     def read(self, store: StateStore) -> Snapshot:
-        with contextlib.suppress(StoreUnavailable):
-            self.value = store.snapshot()
-        return self.value
+        """Every call of the operation comes here: a plain ``try`` (no context manager)."""
+        try:
+            snapshot = store.snapshot()
+        except StoreUnavailable:
+            return self.value
+        self.value = snapshot
+        return snapshot
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,9 @@ def sequence_step(
 def settings_layers(snapshot: Snapshot, command_line: tuple[RuntimeOverrides, ...]) -> tuple[RuntimeOverrides, ...]:
     """The runtime overrides (when any is set) above the command line's settings."""
     runtime = snapshot.overrides
-    return command_line if runtime == NO_OVERRIDES else (runtime, *command_line)
+    if runtime is NO_OVERRIDES or runtime == NO_OVERRIDES:  # the stores hand out NO_OVERRIDES itself
+        return command_line
+    return (runtime, *command_line)
 
 
 def latency_only(layers: tuple[RuntimeOverrides, ...]) -> tuple[RuntimeOverrides, ...]:

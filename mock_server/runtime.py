@@ -73,3 +73,13 @@ class RuntimeOverrides:
             latency=parse_delay(str(latency)) if latency is not None else None,
             faults=policy,
         )
+
+
+#: No runtime setting: the one instance the stores hand out when none is set, so the
+#: operation's check for it is an identity test on every call.
+NO_OVERRIDES = RuntimeOverrides()
+
+
+def canonical(overrides: RuntimeOverrides) -> RuntimeOverrides:
+    """NO_OVERRIDES itself for any overrides equal to it."""
+    return NO_OVERRIDES if overrides == NO_OVERRIDES else overrides

@@ -8,11 +8,11 @@ shared by several instances: ``facematch serve --state redis://HOST:PORT/N``).
 from __future__ import annotations
 
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..journal import JournalEntry
-from ..runtime import RuntimeOverrides
+from ..runtime import NO_OVERRIDES, RuntimeOverrides
 from ..sequences import Sequence
 
 
@@ -28,7 +28,7 @@ class UnknownSequence(KeyError):
 class Snapshot:
     """What one call of the operation reads from the store before it answers."""
 
-    overrides: RuntimeOverrides = field(default_factory=RuntimeOverrides)
+    overrides: RuntimeOverrides = NO_OVERRIDES
     sequences: tuple[Sequence, ...] = ()
 
 

@@ -3,15 +3,19 @@
 
 - the journal is :class:`mock_server.journal.Journal` (JSON lines, bounded);
 - runtime overrides and the sequence definitions are one small JSON document each,
-  replaced atomically (write + rename) under the exclusive lock; the operation re-reads
-  one only when its file changed (one ``stat`` per call otherwise);
+  replaced atomically (write + rename) under the exclusive lock, after which the writer
+  bumps a generation counter kept in a shared memory map (:class:`Generation`). Every call
+  of the operation reads the counter (eight bytes of memory, no system call, where two
+  ``stat`` calls used to be) and looks at the files only when it moved;
 - each sequence's positions are one JSON file, read and rewritten under the lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import mmap
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..journal import Journal, JournalEntry
-from ..runtime import RuntimeOverrides
+from ..runtime import NO_OVERRIDES, RuntimeOverrides, canonical
 from ..sequences import MAX_KEYS_PER_SEQUENCE, Sequence, check_bounds, sequences_from_json
 from .base import JournalPage, JournalQuery, Snapshot, UnknownSequence
 
@@ -29,7 +33,39 @@ SETTINGS_FILE = "settings.json"
 SEQUENCES_FILE = "sequences.json"
 POSITIONS_DIR = "positions"
 
+GENERATION_FILE = "generation"
+
 T = TypeVar("T")
+
+
+class Generation:
+    """A counter of changes to the documents, in a file every worker maps (``MAP_SHARED``:
+    one page of the page cache, seen by every process at once, inherited across a fork).
+
+    A writer bumps it while it holds the exclusive lock, after the document's ``rename``;
+    a reader that sees a new value then reads the documents, which are already replaced.
+    A reader takes the value before it reads them, so a change made meanwhile shows as a
+    new value on its next call. A torn read (eight bytes copied while being written) is
+    only a value different from the last one seen: the documents are read again."""
+
+    SIZE = 8
+
+    def __init__(self, path: Path) -> None:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            if os.fstat(fd).st_size < self.SIZE:
+                os.ftruncate(fd, self.SIZE)  # zeros; a concurrent starter's counter is never cut
+            self._map = mmap.mmap(fd, self.SIZE)
+        finally:
+            os.close(fd)
+
+    def read(self) -> bytes:
+        return self._map[: self.SIZE]
+
+    def bump(self) -> None:
+        """Caller holds the exclusive lock."""
+        value = int.from_bytes(self._map[: self.SIZE], "little") + 1
+        self._map[: self.SIZE] = (value % 2**64).to_bytes(self.SIZE, "little")
 
 
 class EmbeddedStore:
@@ -45,10 +81,15 @@ class EmbeddedStore:
         self._lock_fd = -1
         self._lock_pid = -1
         self._cache: dict[str, tuple[tuple[int, int, int], object]] = {}
-        #: The documents' paths as strings, and the last snapshot built from them: every call
-        #: of the operation reads the snapshot, so its cost is two stat calls when nothing changed.
+        #: The documents' paths as strings, and the last snapshot built from them.
         self._paths = {file: os.fspath(folder / file) for file in (SETTINGS_FILE, SEQUENCES_FILE)}
         self._snapshot = Snapshot()
+        #: None where the file system cannot map files: then two ``stat`` calls per call, as before.
+        self._generation: Generation | None = None
+        with contextlib.suppress(OSError, ValueError):
+            self._generation = Generation(folder / GENERATION_FILE)
+        #: The counter's value when the documents were last looked at (None: never).
+        self._seen: bytes | None = None
 
     # -- journal
     def record(self, entry: JournalEntry) -> None:
@@ -73,7 +114,19 @@ class EmbeddedStore:
 
     # -- overrides and definitions
     def snapshot(self) -> Snapshot:
-        overrides = self._read(SETTINGS_FILE, RuntimeOverrides.from_json, RuntimeOverrides())
+        generation = self._generation
+        if generation is None:
+            return self._look()
+        seen = generation.read()
+        if seen == self._seen:
+            return self._snapshot
+        snapshot = self._look()
+        self._seen = seen
+        return snapshot
+
+    def _look(self) -> Snapshot:
+        """The documents, each read only when its file changed (its ``stat`` differs)."""
+        overrides = self._read(SETTINGS_FILE, _overrides_from_json, NO_OVERRIDES)
         none: tuple[Sequence, ...] = ()
         sequences = self._read(SEQUENCES_FILE, self._parse_sequences, none)
         last = self._snapshot
@@ -182,7 +235,10 @@ class EmbeddedStore:
         return value
 
     def _write(self, file: str, data: object) -> None:
+        """Replace a document (caller holds the exclusive lock), then announce it."""
         self._replace(self.folder / file, json.dumps(data, separators=(",", ":")).encode())
+        if self._generation is not None:
+            self._generation.bump()
 
     @staticmethod
     def _replace(path: Path, data: bytes) -> None:
@@ -208,3 +264,7 @@ class EmbeddedStore:
                 yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+
+def _overrides_from_json(data: object) -> RuntimeOverrides:
+    return canonical(RuntimeOverrides.from_json(data))

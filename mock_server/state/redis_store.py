@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 
 from ..journal import JournalEntry
-from ..runtime import RuntimeOverrides
+from ..runtime import NO_OVERRIDES, RuntimeOverrides, canonical
 from ..sequences import MAX_KEYS_PER_SEQUENCE, Sequence, check_bounds, sequences_from_json
 from .base import JournalPage, JournalQuery, Snapshot, StoreUnavailable, UnknownSequence
 from .redis_links import ChangeListener, JournalWriter, Link, Poll
@@ -152,7 +152,7 @@ class RedisStore:
     # -- journal
     def record(self, entry: JournalEntry) -> None:
         if self.journaling:
-            self._writer.record(json.dumps(entry.as_dict(), separators=(",", ":")))
+            self._writer.record(entry.json_line())
 
     def _entries(self) -> tuple[list[JournalEntry], int]:
         self._writer.flush()
@@ -235,7 +235,7 @@ class RedisStore:
             self._reseed()
             return self._known
         self._last = self._known = Snapshot(
-            RuntimeOverrides.from_json(json.loads(settings)) if settings else RuntimeOverrides(),
+            canonical(RuntimeOverrides.from_json(json.loads(settings))) if settings else NO_OVERRIDES,
             sequences_from_json(json.loads(sequences), self.examples) if sequences else (),
         )
         self._version = version
