@@ -3,13 +3,15 @@ Redis, against another checkout (the baseline), in one command.
 
     python -m bench.ab_state --other ../baseline-checkout      # about two minutes
     python -m bench.ab_state --other DIR --rounds 9 --requests 400
+    python -m bench.ab_state --other ../before-this-change --other-redis   # Redis before/after
 
 Each round runs, for each variant in turn (the order rotating), a fresh process that
 builds the app as ``facematch serve`` does (journal on, in a private folder) and posts the
 same prebuilt multipart body through Flask's test client: two ~70 KB JPEGs with a good
 token (200) and with a bad one (401). Variants: the other checkout (embedded journal),
 this checkout with ``--state embedded``, and this checkout with ``--state redis://`` on a
-throw-away ``redis-server``. It reports the CPU time per request in the app
+throw-away ``redis-server`` (and, with ``--other-redis``, the other checkout with Redis
+too, for a before/after of a change to the Redis store). It reports the CPU time per request in the app
 (``time.process_time``: the client side of Redis included, Redis's own CPU shown apart),
 the median wall time per request (what the journal's round trips add to a call), and the
 ratios of the medians over the rounds.
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other", type=Path, required=True, help="the other checkout (the baseline)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300, help="measured requests per scenario and run")
+    parser.add_argument("--other-redis", action="store_true", help="also run the other checkout with --state redis://")
     args = parser.parse_args(argv)
     good = mint_token(DEV_JWT_SECRET, expires_in=24 * 3600)
     bad = mint_token("not-the-server-secret-" + "x" * 16, expires_in=24 * 3600)
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                 "this embedded": (ROOT, "embedded"),
                 "this redis": (ROOT, redis_server.url),
             }
+            if args.other_redis:
+                variants["other redis"] = (args.other.resolve(), redis_server.url)
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
             body = Path(folder) / "two_70k.body"
             body.write_bytes(build_bodies(build_images())["two_70k"])
@@ -115,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             redis_server.stop()
     load = Path("/proc/loadavg").read_text().split()[0]
     print(f"\nmedians of {args.rounds} rounds, microseconds per request (load average {load}):")
-    print(f"  {'':<26}" + "".join(f"{name:>16}" for name in names) + "   this emb/other   redis/other")
+    extra = "   redis/other redis" if args.other_redis else ""
+    print(f"  {'':<26}" + "".join(f"{name:>16}" for name in names) + "   this emb/other   redis/other" + extra)
     for figure in runs[names[0]][0]:
         medians = [statistics.median(run[figure] for run in runs[name]) for name in names]
         ratios = (
@@ -123,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             if figure == "redis-server cpu"
             else (f"   {medians[1] / medians[0]:14.3f}   {medians[2] / medians[0]:11.3f}")
         )
+        if args.other_redis and figure != "redis-server cpu":
+            ratios += f"   {medians[2] / medians[3]:17.3f}"
         print(f"  {figure:<26}" + "".join(f"{value:16.0f}" for value in medians) + ratios)
     return 0
 

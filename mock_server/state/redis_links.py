@@ -48,8 +48,9 @@ COLLECT_AT = 4
 #: What each failure of the journal connection makes it wait before connecting again.
 RETRY_AFTER_S = 1.0
 
-#: Errors that mean the connection is gone or Redis does not answer in time.
-LINK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+#: Errors that end a connection: gone, too slow, or refused at connection time (a wrong
+#: password, a database that does not exist). Error replies to entries are read apart.
+LINK_ERRORS = (redis.RedisError, OSError)
 
 
 class Link(Protocol):
@@ -89,6 +90,8 @@ class ChangeListener:
         self.channel = channel
         self._connection: Link | None = None
         self._pid = -1
+        #: App threads (``--threads``) share the connection.
+        self._lock = threading.Lock()
 
     @property
     def subscribed(self) -> bool:
@@ -104,25 +107,31 @@ class ChangeListener:
         except BaseException:
             connection.disconnect()
             raise
-        self._connection = connection
-        self._pid = os.getpid()
+        with self._lock:
+            self._connection = connection
+            self._pid = os.getpid()
 
     def poll(self) -> Poll:
         """Never blocks: one ``poll`` of the socket when nothing arrived."""
-        connection = self._connection
-        if connection is None or self._pid != os.getpid():
-            return Poll.CLOSED
-        try:
-            if not connection.can_read(timeout=0):
-                return Poll.QUIET
-            while connection.can_read(timeout=0):
-                connection.read_response(push_request=True)
-        except (redis.RedisError, OSError):
-            self.close()
-            return Poll.CLOSED
-        return Poll.CHANGED
+        with self._lock:
+            connection = self._connection
+            if connection is None or self._pid != os.getpid():
+                return Poll.CLOSED
+            try:
+                if not connection.can_read(timeout=0):
+                    return Poll.QUIET
+                while connection.can_read(timeout=0):
+                    connection.read_response(push_request=True)
+            except (redis.RedisError, OSError):
+                self._drop()
+                return Poll.CLOSED
+            return Poll.CHANGED
 
     def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and self._pid == os.getpid():
             connection.disconnect()
