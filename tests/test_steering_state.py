@@ -3,8 +3,10 @@ embedded state store): what a frontend test steers, and how bad input is refused
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from flask.testing import FlaskClient
@@ -13,8 +15,10 @@ from openapi_schema_validator import OAS30Validator
 from facematch_contract import SPEC_PATH
 from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.sequences import SequenceError, load_sequences_file
+from mock_server.runtime import NO_OVERRIDES, RuntimeOverrides
+from mock_server.sequences import Sequence, SequenceError, Step, StepKind, load_sequences_file
 from mock_server.spec import Contract
+from mock_server.state.embedded import EmbeddedStore
 
 from .conftest import fixture_path
 
@@ -274,3 +278,26 @@ def test_a_bad_sequences_file_or_state_url_stops_serve_with_exit_2(tmp_path: Pat
             timeout=60,
         )
         assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_embedded_workers_see_each_others_changes_on_their_next_call(tmp_path: Path) -> None:
+    """Two stores on one folder stand for two workers; the generation counter is shared
+    memory, so a worker with nothing new to read makes no system call at all."""
+    examples = list(DOC.examples)
+    one, two = EmbeddedStore(tmp_path, None, examples), EmbeddedStore(tmp_path, None, examples)
+    assert two.snapshot().overrides is NO_OVERRIDES
+    for number in range(10):
+        scenario = "no_face" if number % 2 == 0 else None
+        (one if number % 3 else two).set_overrides(RuntimeOverrides(default_scenario=scenario))
+        assert one.snapshot().overrides.default_scenario == two.snapshot().overrides.default_scenario == scenario
+    sequence = Sequence("s", (Step(StepKind.NORMAL),))
+    one.define([sequence])
+    assert two.snapshot().sequences == (sequence,)
+    with patch("os.stat", side_effect=AssertionError("a stat call with nothing changed")):
+        assert two.snapshot().sequences == (sequence,)
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=one.set_overrides, args=(RuntimeOverrides(default_scenario="no_face"),))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert two.snapshot().overrides.default_scenario == "no_face"  # written by another process

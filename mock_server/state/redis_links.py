@@ -53,6 +53,16 @@ RETRY_AFTER_S = 1.0
 LINK_ERRORS = (redis.RedisError, OSError)
 
 
+def bulk(arg: bytes) -> bytes:
+    """One argument in Redis's wire format (RESP: a bulk string)."""
+    return b"$%d\r\n%s\r\n" % (len(arg), arg)
+
+
+def command(*args: bytes) -> bytes:
+    """One command in Redis's wire format (an array of bulk strings)."""
+    return b"*%d\r\n" % len(args) + b"".join(bulk(arg) for arg in args)
+
+
 class Link(Protocol):
     """The part of redis-py's ``Connection`` used here (redis-py leaves it untyped)."""
 
@@ -63,8 +73,6 @@ class Link(Protocol):
     def send_command(self, *args: str) -> None: ...
 
     def send_packed_command(self, command: list[bytes], check_health: bool = True) -> None: ...
-
-    def pack_commands(self, commands: list[tuple[str, ...]]) -> list[bytes]: ...
 
     def can_read(self, timeout: float = 0) -> bool: ...
 
@@ -169,9 +177,12 @@ class JournalWriter:
         self._connect = connect
         self._script = script
         self._sha = hashlib.sha1(script.encode()).hexdigest()
-        self._keys = keys
-        self._dropped_key = dropped_key
-        self._bounds = (str(bounds[0]), str(bounds[1]))
+        self._dropped_key = dropped_key.encode()
+        #: An entry's command is ``EVALSHA SHA 2 JOURNAL BYTES LINE LIMIT MAX_BYTES``: all
+        #: but the line are fixed, so they are encoded once (redis-py's packer took 7 µs).
+        fixed = (b"EVALSHA", self._sha.encode(), b"2", *(key.encode() for key in keys))
+        self._head = b"*%d\r\n" % (len(fixed) + 3) + b"".join(bulk(arg) for arg in fixed)
+        self._tail = bulk(b"%d" % bounds[0]) + bulk(b"%d" % bounds[1])
         self._name = name
         self._lock = threading.Lock()
         self._connection: Link | None = None
@@ -206,19 +217,19 @@ class JournalWriter:
                 connection = self._connected()
                 if len(self._pending) >= COLLECT_AT:
                     self._collect(connection, wait_down_to=None)
-                commands: list[tuple[str, ...]] = []
+                packed = b""  # in the order of self._pending
                 if self._connection_new:
                     self._connection_new = False
-                    commands.append(("SCRIPT", "LOAD", self._script))
+                    packed += command(b"SCRIPT", b"LOAD", self._script.encode())
                     self._pending.append(LOAD)
                 if self.dropped:
-                    commands.append(("INCRBY", self._dropped_key, str(self.dropped)))
+                    packed += command(b"INCRBY", self._dropped_key, b"%d" % self.dropped)
                     self._pending.append(Sent(self.dropped))
                     self.dropped = 0
-                commands.append(("EVALSHA", self._sha, "2", *self._keys, line, *self._bounds))
+                packed += self._head + bulk(line.encode()) + self._tail
                 self._pending.append(ENTRY)
                 queued = True
-                connection.send_packed_command([b"".join(connection.pack_commands(commands))], check_health=False)
+                connection.send_packed_command([packed], check_health=False)
                 if len(self._pending) > MAX_UNCONFIRMED:
                     self._collect(connection, wait_down_to=MAX_UNCONFIRMED // 2)
             except LINK_ERRORS as error:
