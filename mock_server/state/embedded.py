@@ -120,6 +120,10 @@ class EmbeddedStore:
         seen = generation.read()
         if seen == self._seen:
             return self._snapshot
+        # Something was written: read both documents again rather than trust their stat
+        # stamps (two writes of one size within one tick of the file system's clock, the
+        # second reusing the first's freed inode, would look unchanged).
+        self._cache.clear()
         snapshot = self._look()
         self._seen = seen
         return snapshot
