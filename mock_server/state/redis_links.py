@@ -254,8 +254,13 @@ class JournalWriter:
             self.dropped = 0
 
     def _connected(self) -> Link:
-        if self._connection is None or self._pid != os.getpid():
-            self._pending.clear()  # a parent's replies are the parent's to read
+        if self._pid != os.getpid():
+            # Forked: the parent's connection, replies and drops are the parent's to report.
+            self._connection = None
+            self._pending.clear()
+            self.dropped = 0
+        if self._connection is None:
+            self._pending.clear()
             self._connection = self._connect()
             self._pid = os.getpid()
             self._connection.connect()
