@@ -27,6 +27,8 @@ from .state import StoreUnavailable, open_store
 
 log = logging.getLogger("facematch")
 CORRELATION_HEADER = "X-Correlation-ID"
+#: The key of the app's MockContext in ``app.extensions`` (read through :func:`mock_context`).
+EXTENSION = "facematch_mock"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -64,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         except StoreUnavailable as error:
             log.warning("%s: the --sequences definitions will be written when it answers", error)
     app = Flask(__name__)
-    app.config["MOCK_CONTEXT"] = ctx
+    app.extensions[EXTENSION] = ctx
     app.url_map.strict_slashes = False
     if settings.strict:
         from .strict import install_strict
@@ -83,6 +85,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.prefix:
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.prefix)  # type: ignore[method-assign]
     return app
+
+
+def mock_context(app: Flask) -> MockContext:
+    """What the app was built with (for the server layer, e.g. the token check of
+    ``Expect: 100-continue``)."""
+    ctx = app.extensions[EXTENSION]
+    if not isinstance(ctx, MockContext):
+        raise TypeError("not an app made by mock_server.app.create_app")
+    return ctx
 
 
 def build_engine(settings: Settings, fixtures: FixtureIndex) -> Engine:
