@@ -39,7 +39,7 @@ from .jsonbody import encode
 from .layers import NO_STEP, LastSnapshot, latency_only, sequence_step, settings_layers
 from .replay import Replay
 from .runtime import RuntimeOverrides
-from .scenarios import chosen_example, example_named
+from .scenarios import chosen_example, example_named, parse_prefer
 from .state import Snapshot
 from .steering import PLAIN, Steering, combine, from_prefer
 from .uploads import read_form
@@ -85,7 +85,8 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 tokens.verify(request.headers.get("Authorization"))
             if g.correlation_problem:
                 raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": g.correlation_problem})
-            own = from_prefer(request.headers.get("Prefer"))
+            preferences = parse_prefer(request.headers.get("Prefer"))
+            own = from_prefer(preferences)
             settings, snapshot = settings_now()
             # Without sequences every layer is known now, and a fault answers before the
             # body is read; with sequences the layers wait for the form (unique_id).
@@ -106,7 +107,7 @@ def create_api_blueprint(ctx: MockContext) -> Blueprint:
                 max_body=ctx.settings.max_body_bytes,
             )
             form = g.form = validate_form(parts, ctx.contract.form)
-            example = chosen_example(ctx.contract, request.headers.get("Prefer"), request.args)
+            example = chosen_example(ctx.contract, preferences, request.args)
             if deferred and steering is None:
                 # Sequences are defined: the layers are combined now that unique_id is known.
                 step = NO_STEP
