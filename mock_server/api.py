@@ -20,6 +20,7 @@ by the request's typed state (mock_server/request_state.py).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import time
@@ -30,6 +31,7 @@ from typing import Any, cast
 
 import jwt
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import ClientDisconnected
 
 from facematch_contract.operation import OPERATION_PATH
 
@@ -107,7 +109,7 @@ class Operation:
             fault = _http_fault(steering)
             if fault is not None:
                 return _fault_response(fault)
-        form = state.form = self.read_form(state)
+        form = state.form = self.read_form()
         example = chosen_example(self.ctx.contract, preferences, request.args)
         if steering is None:
             steering = state.steering = self.sequence_steering(own, form, example, layers, snapshot, state.call)
@@ -128,13 +130,12 @@ class Operation:
         if state.correlation_problem:
             raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": state.correlation_problem})
 
-    def read_form(self, state: RequestState) -> Form:
+    def read_form(self) -> Form:
         """The form, read with limits and checked against the contract; a body declared
-        over the limit is refused unread and its connection closed."""
+        over the limit is refused unread (and its connection closed: :meth:`finish`)."""
         limit = self.ctx.settings.max_body_bytes
         length = request.content_length
         if length is not None and length > limit:
-            state.close_connection = True
             raise ApiError(ErrorKind.BODY_TOO_LARGE, {"size": length, "limit": limit})
         parts = read_form(
             request.stream,
@@ -206,9 +207,13 @@ class Operation:
         """Every call, answered or refused: the rest of a refused body read, the call
         journaled with its status (recorded answers are not), the answer handed over."""
         state = request_state()
-        if not state.in_operation:
-            return response  # e.g. an OPTIONS answer: the view never ran
-        if _body_left(state):
+        if not state.in_operation or state.failed:
+            # The view never ran (e.g. an OPTIONS answer), or the app failed (a client gone
+            # mid-body, a bug): answered at once, neither journaled, drained nor delayed.
+            return response
+        if state.refusal is ErrorKind.BODY_TOO_LARGE:
+            state.close_connection = True  # the rest of the body is never read
+        elif _body_left(state):
             _drain(self.ctx)
         steering = state.steering
         if steering is None:
@@ -310,11 +315,8 @@ def _http_fault(steering: Steering) -> Fault | None:
 
 
 def _body_left(state: RequestState) -> bool:
-    """Whether the body may still hold bytes the client is sending: a refused call, or a
-    fault answered before the form was read. Not when the connection closes instead, nor
-    after an internal failure (the stream may be what failed)."""
-    if state.close_connection or state.refusal is ErrorKind.INTERNAL:
-        return False
+    """Whether the body may still hold bytes the client is sending: the call was refused,
+    or a fault answered it before the form was read."""
     return state.refusal is not None or state.form is None
 
 
@@ -326,11 +328,12 @@ def _drain(ctx: MockContext) -> None:
         return
     stream = request.stream
     remaining = ctx.settings.max_body_bytes
-    while remaining > 0:
-        chunk = stream.read(min(DRAIN_CHUNK, remaining))
-        if not chunk:
-            return
-        remaining -= len(chunk)
+    with contextlib.suppress(ClientDisconnected):  # a client that left has nothing more to send
+        while remaining > 0:
+            chunk = stream.read(min(DRAIN_CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
 
 
 def _fault_response(fault: Fault) -> Response:

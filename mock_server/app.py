@@ -138,12 +138,21 @@ def install_request_state(app: Flask, contract: Contract) -> None:
 
 
 def install_error_handlers(app: Flask) -> None:
-    """The one error path: each handler turns what was raised into an ApiError of the
-    table, and :func:`refuse` renders it and notes the refusal in the request's state."""
+    """The one error path: each handler turns what was raised into an ApiError of the table
+    and :func:`render` answers it. A refusal (an ApiError, an unknown path or method) is
+    noted in the request's state by its kind; a failure (werkzeug's own refusal, or an
+    unexpected exception) as such, so the operation's hook leaves it alone, as ever."""
 
-    def refuse(error: ApiError, status: int | None = None) -> Response:
-        request_state().refusal = error.kind
+    def render(error: ApiError, status: int | None = None) -> Response:
         return app.response_class(error.body_bytes(), status=status or error.status, mimetype=JSON)
+
+    def refuse(error: ApiError) -> Response:
+        request_state().refusal = error.kind
+        return render(error)
+
+    def fail(status: int | None = None) -> Response:
+        request_state().failed = True
+        return render(ApiError(ErrorKind.INTERNAL), status)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
@@ -165,14 +174,14 @@ def install_error_handlers(app: Flask) -> None:
         # Werkzeug's own refusals (e.g. a malformed request line or body): JSON, never HTML,
         # with werkzeug's 4xx status (a 5xx would break ERR-4: 400 instead).
         status = error.code or 400
-        return refuse(ApiError(ErrorKind.INTERNAL), 400 if status >= 500 else status)
+        return fail(400 if status >= 500 else status)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         # ERR-4: never a 5xx or a traceback to the client; the server log keeps the details
         # (no request bodies are ever logged).
         log.exception("unexpected error while handling %s %s", request.method, request.path)
-        return refuse(ApiError(ErrorKind.INTERNAL))
+        return fail()
 
 
 class PrefixMiddleware:

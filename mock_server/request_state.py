@@ -44,8 +44,10 @@ class RequestState:
     steering: Steering | None = None
     #: The answer is a recorded one (``serve --replay``): the vendor's, so not journaled.
     replayed: bool = False
-    #: The kind of error the app's error handlers answered with.
+    #: The kind of error the request was refused with (an ApiError, an unknown path or method).
     refusal: ErrorKind | None = None
+    #: The app failed (an unexpected exception, or werkzeug's own refusal): answered at once.
+    failed: bool = False
     #: The connection closes after the answer (the rest of the body is never read).
     close_connection: bool = False
 

@@ -48,8 +48,10 @@ def serve(
     headers: dict[str, str] | None = None,
     method: str = "POST",
     path: str = OPERATION,
+    declared: bool = True,
 ) -> Served:
-    """One call as the server layer makes it."""
+    """One call as the server layer makes it; ``declared=False``: without Content-Length
+    (as a chunked body arrives)."""
     boundary, body = encode_multipart(fields if fields is not None else {"image1": photo(FACE)})
     stream = io.BytesIO(body)
     builder = EnvironBuilder(
@@ -62,6 +64,9 @@ def serve(
     )
     environ = builder.get_environ()
     environ[FRONT_KEY] = True
+    if not declared:
+        del environ["CONTENT_LENGTH"]
+        environ["wsgi.input_terminated"] = True
     started: list[tuple[str, list[tuple[str, str]]]] = []
 
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -124,6 +129,19 @@ def test_a_body_over_the_limit_is_refused_unread_and_its_connection_closed(
     assert json.loads(served.body)["msg"].startswith("request body is too large")
     assert served.headers["Connection"] == "close"
     assert served.read == 0
+    assert [entry["status"] for entry in journal(journal_path)] == [400]
+
+
+def test_a_body_found_over_the_limit_while_read_is_refused_and_its_connection_closed(
+    journal_path: Path, auth: dict[str, str]
+) -> None:
+    app = create_app(Settings(journal_path=journal_path, max_image_bytes=20_000))
+    limit = mock_context(app).settings.max_body_bytes
+    served = serve(app, {"image1": photo(b"\xff" * (4 * limit))}, auth, declared=False)
+    assert served.status == 400
+    assert json.loads(served.body)["msg"].startswith("request body is too large")
+    assert served.headers["Connection"] == "close"
+    assert served.read < 2 * limit  # read up to the limit, never drained
     assert [entry["status"] for entry in journal(journal_path)] == [400]
 
 
