@@ -20,7 +20,6 @@ by the request's typed state (mock_server/request_state.py).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import random
 import time
@@ -328,12 +327,14 @@ def _drain(ctx: MockContext) -> None:
         return
     stream = request.stream
     remaining = ctx.settings.max_body_bytes
-    with contextlib.suppress(ClientDisconnected):  # a client that left has nothing more to send
+    try:
         while remaining > 0:
             chunk = stream.read(min(DRAIN_CHUNK, remaining))
             if not chunk:
                 return
             remaining -= len(chunk)
+    except ClientDisconnected:
+        return  # a client that left has nothing more to send
 
 
 def _fault_response(fault: Fault) -> Response:
