@@ -11,6 +11,11 @@ is drained, not read); a socket-level one lets the operation answer as usual and
 that answer to the server layer with the fault to carry out. Delays are carried out by the
 server layer too (without holding the worker) and slept here only outside it (the Flask
 test client). Faulted requests are journaled with the fault's name.
+
+The view only answers; a refusal is an :class:`ApiError` raised to the app's one error
+path (app.py), and an after-request hook (:meth:`Operation.finish`) journals every call,
+answered or refused, drains a refused body and hands the answer over with its delay, fed
+by the request's typed state (mock_server/request_state.py).
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import itertools
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import jwt
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import ClientDisconnected
 
 from facematch_contract.operation import OPERATION_PATH
 
@@ -38,8 +46,10 @@ from .journal import JournalEntry, PartRecord
 from .jsonbody import encode
 from .layers import NO_STEP, LastSnapshot, latency_only, sequence_step, settings_layers
 from .replay import Replay
+from .request_state import RequestState, request_state
 from .runtime import RuntimeOverrides
-from .scenarios import chosen_example, example_named
+from .scenarios import chosen_example, example_named, parse_prefer
+from .spec import NamedExample
 from .state import Snapshot
 from .steering import PLAIN, Steering, combine, from_prefer
 from .uploads import read_form
@@ -50,104 +60,166 @@ DRAIN_CHUNK = 256 * 1024
 
 def create_api_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("api", __name__)
-    rng = random.Random()
-    tokens = VerifiedTokens(ctx.auth)
-    answers = Answers(ctx.engine, remember=ctx.settings.mode == "mock")
-    replay = Replay.load(ctx.settings.replay_dir, ctx.settings.replay_strict) if ctx.settings.replay_dir else None
-    last_snapshot = LastSnapshot()
+    operation = Operation(ctx)
+    blueprint.after_request(operation.finish)
+    for prefix in ctx.contract.server_prefixes:
+        blueprint.add_url_rule(
+            prefix + OPERATION_PATH, f"operation{prefix.replace('/', '_')}", operation.view, methods=["POST"]
+        )
+    return blueprint
 
-    requests_seen = itertools.count(1)
-    command_line = RuntimeOverrides(latency=ctx.settings.latency, faults=ctx.settings.faults)
-    command_layers = (command_line,) if command_line != RuntimeOverrides() else ()
 
-    def settings_now() -> tuple[tuple[RuntimeOverrides, ...], Snapshot]:
+class Operation:
+    """The operation's view and its after-request hook, with what they keep between calls.
+
+    The view only answers: it raises :class:`ApiError` on a refusal (the app's error
+    handlers render it) and leaves what it learnt in the request's state
+    (:mod:`mock_server.request_state`). :meth:`finish` then does what every call needs,
+    answered or refused: read the rest of a refused body, journal the call, hand the answer
+    over with its delay and socket-level fault.
+    """
+
+    def __init__(self, ctx: MockContext) -> None:
+        self.ctx = ctx
+        self.rng = random.Random()
+        self.tokens = VerifiedTokens(ctx.auth)
+        self.answers = Answers(ctx.engine, remember=ctx.settings.mode == "mock")
+        self.replay = (
+            Replay.load(ctx.settings.replay_dir, ctx.settings.replay_strict) if ctx.settings.replay_dir else None
+        )
+        self.last_snapshot = LastSnapshot()
+        self.calls = itertools.count(1)
+        command_line = RuntimeOverrides(latency=ctx.settings.latency, faults=ctx.settings.faults)
+        self.command_layers = (command_line,) if command_line != RuntimeOverrides() else ()
+
+    # -- the view --------------------------------------------------------------------------
+    def view(self) -> Response:
+        state = request_state()
+        state.call = next(self.calls)
+        self.admit(state)
+        preferences = parse_prefer(request.headers.get("Prefer"))
+        own = from_prefer(preferences)
+        layers, snapshot = self.settings_now()
+        # Without sequences every layer is known now, and a fault answers before the body
+        # is read; with sequences the layers wait for the form (unique_id).
+        steering: Steering | None = None
+        if not snapshot.sequences or _http_fault(own) is not None:
+            steering = state.steering = self.steer((own,), layers, state.call)
+            fault = _http_fault(steering)
+            if fault is not None:
+                return _fault_response(fault)
+        form = state.form = self.read_form()
+        example = chosen_example(self.ctx.contract, preferences, request.args)
+        if steering is None:
+            steering = state.steering = self.sequence_steering(own, form, example, layers, snapshot, state.call)
+            fault = _http_fault(steering)
+            if fault is not None:
+                return _fault_response(fault)
+        if example is None and steering.example is not None:
+            example = example_named(self.ctx.contract, steering.example)
+        if example is not None:
+            state.example = example.name
+            return current_app.response_class(example.body, status=example.status, mimetype=JSON)
+        return self.answer(state, form)
+
+    def admit(self, state: RequestState) -> None:
+        """The token (a bulk job's own case needs none: auth.in_process), then the correlation id."""
+        if not in_process(request.environ):
+            self.tokens.verify(request.headers.get("Authorization"))
+        if state.correlation_problem:
+            raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": state.correlation_problem})
+
+    def read_form(self) -> Form:
+        """The form, read with limits and checked against the contract; a body declared
+        over the limit is refused unread (and its connection closed: :meth:`finish`)."""
+        limit = self.ctx.settings.max_body_bytes
+        length = request.content_length
+        if length is not None and length > limit:
+            raise ApiError(ErrorKind.BODY_TOO_LARGE, {"size": length, "limit": limit})
+        parts = read_form(
+            request.stream,
+            request.content_type,
+            binary_fields=self.ctx.contract.form.binary_fields,
+            image_limit=self.ctx.settings.max_image_bytes,
+            max_body=limit,
+        )
+        return validate_form(parts, self.ctx.contract.form)
+
+    def answer(self, state: RequestState, form: Form) -> Response:
+        """A recorded answer (``--replay``), else the images checked and the engine's answer."""
+        if self.replay is not None:
+            replayed = self.replay.respond(form)
+            if replayed is not None:
+                state.replayed = True
+                return replayed
+        images = self.ctx.images
+        first = images.check("image1", form.image1.data, form.image1.overflow)
+        second: CheckedImage | None = None
+        state.checked = (first,)
+        if form.image2 is not None:
+            second = images.check("image2", form.image2.data, form.image2.overflow)
+            state.checked = (first, second)
+        return current_app.response_class(self.answers.body(first, second), status=200, mimetype=JSON)
+
+    # -- steering --------------------------------------------------------------------------
+    def settings_now(self) -> tuple[tuple[RuntimeOverrides, ...], Snapshot]:
         """The settings layers (runtime overrides from the state store, then the command
         line) and the store's snapshot they came from."""
-        snapshot = last_snapshot.read(ctx.state)
-        return settings_layers(snapshot, command_layers), snapshot
+        snapshot = self.last_snapshot.read(self.ctx.state)
+        return settings_layers(snapshot, self.command_layers), snapshot
 
-    def steer(explicit: tuple[Steering, ...], layers: tuple[RuntimeOverrides, ...], number: int) -> Steering:
+    def steer(self, explicit: tuple[Steering, ...], layers: tuple[RuntimeOverrides, ...], number: int) -> Steering:
         """The request's orders from every layer (mock_server/steering.py), highest first.
         A seeded fault policy draws by the client's correlation id, else the request number."""
         if not layers and all(layer == PLAIN for layer in explicit):
             return PLAIN
         key = request.headers.get("X-Correlation-ID") or f"#{number}"
-        return combine(explicit, layers, key, rng)
+        return combine(explicit, layers, key, self.rng)
 
-    def operation() -> Response:
-        number = next(requests_seen)
-        form: Form | None = None
-        checked: list[CheckedImage] = []
-        example_name: str | None = None
-        steering: Steering | None = None
-        try:
-            if not in_process(request.environ):  # a bulk job's own case needs no token (auth.in_process)
-                tokens.verify(request.headers.get("Authorization"))
-            if g.correlation_problem:
-                raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": g.correlation_problem})
-            own = from_prefer(request.headers.get("Prefer"))
-            settings, snapshot = settings_now()
-            # Without sequences every layer is known now, and a fault answers before the
-            # body is read; with sequences the layers wait for the form (unique_id).
-            deferred = bool(snapshot.sequences)
-            if not deferred or (own.fault is not None and not own.fault.socket_level):
-                steering = steer((own,), settings, number)
-                if steering.fault is not None and not steering.fault.socket_level:
-                    _drain(ctx)
-                    return _deliver(ctx, _fault_response(steering.fault), steering, rng, form, checked, None)
-            length = request.content_length
-            if length is not None and length > ctx.settings.max_body_bytes:
-                raise ApiError(ErrorKind.BODY_TOO_LARGE, {"size": length, "limit": ctx.settings.max_body_bytes})
-            parts = read_form(
-                request.stream,
-                request.content_type,
-                binary_fields=ctx.contract.form.binary_fields,
-                image_limit=ctx.settings.max_image_bytes,
-                max_body=ctx.settings.max_body_bytes,
-            )
-            form = g.form = validate_form(parts, ctx.contract.form)
-            example = chosen_example(ctx.contract, request.headers.get("Prefer"), request.args)
-            if deferred and steering is None:
-                # Sequences are defined: the layers are combined now that unique_id is known.
-                step = NO_STEP
-                if example is None and own.fault is None:
-                    step = sequence_step(ctx.state, snapshot, form.unique_id, request.headers)
-                layers = latency_only(settings) if step.normal else settings
-                steering = steer((own, step.steering), layers, number)
-                if steering.fault is not None and not steering.fault.socket_level:
-                    return _deliver(ctx, _fault_response(steering.fault), steering, rng, form, checked, None)
-            if example is None and steering is not None and steering.example is not None:
-                example = example_named(ctx.contract, steering.example)
-            if example is not None:
-                example_name = g.example = example.name
-                status, body = example.status, example.body
-            else:
-                replayed = replay.respond(form) if replay is not None else None
-                if replayed is not None:
-                    return _hand_over(replayed, steering or PLAIN, rng)  # replays are not journaled
-                checked.append(ctx.images.check("image1", form.image1.data, form.image1.overflow))
-                if form.image2 is not None:
-                    checked.append(ctx.images.check("image2", form.image2.data, form.image2.overflow))
-                status, body = 200, answers.body(checked[0], checked[1] if len(checked) > 1 else None)
-        except ApiError as error:
-            status, body = error.status, error.body_bytes()
-            if error.kind is ErrorKind.BODY_TOO_LARGE:
-                g.close_connection = True
-            else:
-                _drain(ctx)
+    def sequence_steering(
+        self,
+        own: Steering,
+        form: Form,
+        example: NamedExample | None,
+        layers: tuple[RuntimeOverrides, ...],
+        snapshot: Snapshot,
+        number: int,
+    ) -> Steering:
+        """With sequences defined, the layers combined once unique_id is known. A call that
+        asks for its own answer (an example or a fault) does not use up a step."""
+        step = NO_STEP
+        if example is None and own.fault is None:
+            # werkzeug's headers are read by name only, as a mapping is.
+            headers = cast("Mapping[str, str]", request.headers)
+            step = sequence_step(self.ctx.state, snapshot, form.unique_id, headers)
+        settings = latency_only(layers) if step.normal else layers
+        return self.steer((own, step.steering), settings, number)
+
+    def refusal_steering(self, number: int) -> Steering:
+        """A call refused before its own orders were read: no fault, but the configured
+        latency still delays the refusal."""
+        delay = self.steer((PLAIN,), self.settings_now()[0], number).delay
+        return PLAIN if delay is None else Steering(delay=delay)
+
+    # -- the after-request hook ------------------------------------------------------------
+    def finish(self, response: Response) -> Response:
+        """Every call, answered or refused: the rest of a refused body read, the call
+        journaled with its status (recorded answers are not), the answer handed over."""
+        state = request_state()
+        if not state.in_operation or state.failed:
+            # The view never ran (e.g. an OPTIONS answer), or the app failed (a client gone
+            # mid-body, a bug): answered at once, neither journaled, drained nor delayed.
+            return response
+        if state.refusal is ErrorKind.BODY_TOO_LARGE:
+            state.close_connection = True  # the rest of the body is never read
+        elif _body_left(state):
+            _drain(self.ctx)
+        steering = state.steering
         if steering is None:
-            # Refused before the request's own orders were read: no fault, but the
-            # configured latency still delays the refusal.
-            delay = steer((PLAIN,), settings_now()[0], number).delay
-            steering = PLAIN if delay is None else Steering(delay=delay)
-        response = current_app.response_class(body, status=status, mimetype=JSON)
-        return _deliver(ctx, response, steering, rng, form, checked, example_name)
-
-    for prefix in ctx.contract.server_prefixes:
-        blueprint.add_url_rule(
-            prefix + OPERATION_PATH, f"operation{prefix.replace('/', '_')}", operation, methods=["POST"]
-        )
-    return blueprint
+            steering = state.steering = self.refusal_steering(state.call)
+        if not state.replayed:
+            self.ctx.state.record(_entry(self.ctx, response.status_code, state))
+        return _hand_over(response, steering, self.rng)
 
 
 class Answers:
@@ -179,7 +251,7 @@ class Answers:
         return body
 
 
-def _trim(memory: OrderedDict, size: int) -> None:
+def _trim(memory: OrderedDict[Any, Any], size: int) -> None:
     """Drop the oldest entries beyond ``size`` (safe when worker threads race to do it)."""
     while len(memory) > size:
         try:
@@ -235,6 +307,18 @@ def _valid_until(authorization: str) -> float | None:
     return float(exp) + LEEWAY_SECONDS
 
 
+def _http_fault(steering: Steering) -> Fault | None:
+    """The fault when it is answered over HTTP at once (503, 429, 502, 504), else None."""
+    fault = steering.fault
+    return fault if fault is not None and not fault.socket_level else None
+
+
+def _body_left(state: RequestState) -> bool:
+    """Whether the body may still hold bytes the client is sending: the call was refused,
+    or a fault answered it before the form was read."""
+    return state.refusal is not None or state.form is None
+
+
 def _drain(ctx: MockContext) -> None:
     """Read what is left of a refused body (bounded), so the client can read our answer
     instead of a connection reset; bodies over the limit are never read."""
@@ -243,11 +327,14 @@ def _drain(ctx: MockContext) -> None:
         return
     stream = request.stream
     remaining = ctx.settings.max_body_bytes
-    while remaining > 0:
-        chunk = stream.read(min(DRAIN_CHUNK, remaining))
-        if not chunk:
-            return
-        remaining -= len(chunk)
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(DRAIN_CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+    except ClientDisconnected:
+        return  # a client that left has nothing more to send
 
 
 def _fault_response(fault: Fault) -> Response:
@@ -259,28 +346,12 @@ def _fault_response(fault: Fault) -> Response:
     return response
 
 
-def _deliver(
-    ctx: MockContext,
-    response: Response,
-    steering: Steering,
-    rng: random.Random,
-    form: Form | None,
-    checked: list[CheckedImage],
-    example: str | None,
-) -> Response:
-    """Journal the request, then hand the response over with its orders."""
-    ctx.state.record(_entry(ctx, response.status_code, form, checked, example, steering.fault))
-    return _hand_over(response, steering, rng)
-
-
 def _hand_over(response: Response, steering: Steering, rng: random.Random) -> Response:
     """Give the server layer the answer's delay and socket-level fault (outside it, sleep
     the delay; a socket fault is then only marked in the environ, for tests to see)."""
     if steering is PLAIN:
         return response
     fault = steering.fault
-    if fault is not None:
-        g.fault = fault
     environ = request.environ
     if fault is not None and fault.socket_level:
         environ[SOCKET_FAULT_KEY] = SocketFault(fault, steering.fault_ms)
@@ -297,15 +368,9 @@ def _draw_seconds(delay: Delay | None, rng: random.Random) -> float:
     return delay.draw_ms(rng) / 1000 if delay is not None else 0.0
 
 
-def _entry(
-    ctx: MockContext,
-    status: int,
-    form: Form | None,
-    checked: list[CheckedImage],
-    example: str | None,
-    fault: Fault | None = None,
-) -> JournalEntry:
-    digests = {image.field: image.sha256 for image in checked}
+def _entry(ctx: MockContext, status: int, state: RequestState) -> JournalEntry:
+    digests = {image.field: image.sha256 for image in state.checked}
+    form = state.form
     records = []
     for part in form.parts if form else ():
         digest = digests.get(part.name)
@@ -320,13 +385,14 @@ def _entry(
                 fixture=fixture.file if fixture else None,
             )
         )
+    fault = state.fault
     return JournalEntry(
         time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         method=request.method,
         path=request.path,
         status=status,
-        correlation_id=g.correlation_id,
-        example=example,
+        correlation_id=state.correlation_id,
+        example=state.example,
         unique_id=form.unique_id if form else None,
         parts=records,
         fault=fault.value if fault is not None else None,

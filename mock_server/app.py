@@ -1,4 +1,10 @@
-"""The app factory: configuration in, a Flask app out. No import-time side effects."""
+"""The app factory: configuration in, a Flask app out. No import-time side effects.
+
+Also the app-wide request hooks: the request's typed state created first (with the
+correlation id) and the correlation id echoed last; and the one error path: every view
+raises, and the handlers here render every refusal as JSON from the error table, noting it
+in the request's state for the hooks that run after (the operation's journal and drain).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .api import create_api_blueprint
@@ -22,11 +28,15 @@ from .fixtures import FixtureIndex
 from .images import ImageChecker, ImageLimits
 from .meta import create_meta_blueprint
 from .playground.blueprint import create_playground_blueprint
+from .request_state import begin_request, request_state
 from .spec import Contract
 from .state import StoreUnavailable, open_store
 
 log = logging.getLogger("facematch")
 CORRELATION_HEADER = "X-Correlation-ID"
+#: The key of the app's MockContext in ``app.extensions`` (read through :func:`mock_context`).
+EXTENSION = "facematch_mock"
+JSON = "application/json"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -64,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         except StoreUnavailable as error:
             log.warning("%s: the --sequences definitions will be written when it answers", error)
     app = Flask(__name__)
-    app.config["MOCK_CONTEXT"] = ctx
+    app.extensions[EXTENSION] = ctx
     app.url_map.strict_slashes = False
     if settings.strict:
         from .strict import install_strict
@@ -72,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Installed first so that its after-request check runs last (Flask runs them in
         # reverse order) and sees the response exactly as it leaves, headers included.
         install_strict(app, contract)
-    install_correlation_id(app, contract)
+    install_request_state(app, contract)
     install_cors(app, settings.cors_origins, admin=settings.admin_cors)
     app.register_blueprint(create_api_blueprint(ctx))
     app.register_blueprint(create_meta_blueprint(ctx))
@@ -85,6 +95,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+def mock_context(app: Flask) -> MockContext:
+    """What the app was built with (for the server layer, e.g. the token check of
+    ``Expect: 100-continue``)."""
+    ctx = app.extensions[EXTENSION]
+    if not isinstance(ctx, MockContext):
+        raise TypeError("not an app made by mock_server.app.create_app")
+    return ctx
+
+
 def build_engine(settings: Settings, fixtures: FixtureIndex) -> Engine:
     if settings.mode == "real":
         from .engines.real import RealEngine  # heavy imports only in real mode
@@ -95,20 +114,23 @@ def build_engine(settings: Settings, fixtures: FixtureIndex) -> Engine:
     return CannedEngine(fixtures)
 
 
-def install_correlation_id(app: Flask, contract: Contract) -> None:
+def install_request_state(app: Flask, contract: Contract) -> None:
+    """The request's state made first (every later hook and view reads it), with the
+    client's correlation id when it is valid (else a fresh one; the operation answers 422);
+    the id echoed on every answer, errors included (HDR-1)."""
     header = next((param for param in contract.headers if param.name == CORRELATION_HEADER), None)
 
     @app.before_request
     def take_correlation_id() -> None:
         value = request.headers.get(CORRELATION_HEADER)
         problem = header.check(value) if (header and value is not None) else None
-        g.correlation_problem = problem
-        g.correlation_id = value if value and not problem else uuid.uuid4().hex
+        begin_request(value if value and not problem else uuid.uuid4().hex, problem)
 
     @app.after_request
     def echo_correlation_id(response: Response) -> Response:
-        response.headers[CORRELATION_HEADER] = g.get("correlation_id") or uuid.uuid4().hex
-        if g.get("close_connection"):
+        state = request_state()
+        response.headers[CORRELATION_HEADER] = state.correlation_id
+        if state.close_connection:
             response.headers["Connection"] = "close"
         if response.status_code == 204:
             response.headers.pop("Content-Type", None)  # no body, so no media type
@@ -116,38 +138,50 @@ def install_correlation_id(app: Flask, contract: Contract) -> None:
 
 
 def install_error_handlers(app: Flask) -> None:
-    def respond(error: ApiError) -> Response:
-        return app.response_class(error.body_bytes(), status=error.status, mimetype="application/json")
+    """The one error path: each handler turns what was raised into an ApiError of the table
+    and :func:`render` answers it. A refusal (an ApiError, an unknown path or method) is
+    noted in the request's state by its kind; a failure (werkzeug's own refusal, or an
+    unexpected exception) as such, so the operation's hook leaves it alone, as ever."""
+
+    def render(error: ApiError, status: int | None = None) -> Response:
+        return app.response_class(error.body_bytes(), status=status or error.status, mimetype=JSON)
+
+    def refuse(error: ApiError) -> Response:
+        request_state().refusal = error.kind
+        return render(error)
+
+    def fail(status: int | None = None) -> Response:
+        request_state().failed = True
+        return render(ApiError(ErrorKind.INTERNAL), status)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return respond(error)
+        return refuse(error)
 
     @app.errorhandler(NotFound)
-    def not_found(_: Any) -> Response:
-        return respond(ApiError(ErrorKind.NOT_FOUND, {"path": request.path}))
+    def not_found(_: NotFound) -> Response:
+        return refuse(ApiError(ErrorKind.NOT_FOUND, {"path": request.path}))
 
     @app.errorhandler(MethodNotAllowed)
     def not_allowed(error: MethodNotAllowed) -> Response:
-        response = respond(ApiError(ErrorKind.METHOD_NOT_ALLOWED, {"method": request.method}))
+        response = refuse(ApiError(ErrorKind.METHOD_NOT_ALLOWED, {"method": request.method}))
         if error.valid_methods:  # RFC 9110: a 405 lists what the resource does allow
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        # Werkzeug's own refusals (e.g. a malformed request line or body): JSON, never HTML.
+        # Werkzeug's own refusals (e.g. a malformed request line or body): JSON, never HTML,
+        # with werkzeug's 4xx status (a 5xx would break ERR-4: 400 instead).
         status = error.code or 400
-        if status >= 500:
-            status = 400
-        return app.response_class(ApiError(ErrorKind.INTERNAL).body_bytes(), status=status, mimetype="application/json")
+        return fail(400 if status >= 500 else status)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         # ERR-4: never a 5xx or a traceback to the client; the server log keeps the details
         # (no request bodies are ever logged).
         log.exception("unexpected error while handling %s %s", request.method, request.path)
-        return respond(ApiError(ErrorKind.INTERNAL))
+        return fail()
 
 
 class PrefixMiddleware:

@@ -1,4 +1,7 @@
-"""The operation's form, checked against the contract compiled from openapi.yaml (ERR-3)."""
+"""The operation's form, checked against the contract compiled from openapi.yaml (ERR-3).
+
+Kept apart from the multipart reader (uploads.py) so the reader knows only framing and
+limits, and what the contract says about fields lives in one place."""
 
 from __future__ import annotations
 
@@ -31,12 +34,12 @@ def validate_form(parts: list[Part], contract: FormContract) -> Form:
             raise ApiError(kind, {"field": name, "reason": "required"})
     texts: dict[str, str] = {}
     for name, check in contract.text_fields.items():
-        part = by_name.get(name)
-        if part is None:
+        text = by_name.get(name)
+        if text is None:
             continue
-        if part.overflow:
+        if text.overflow:
             raise ApiError(ErrorKind.INVALID_FIELD, {"field": name, "reason": "too long"})
-        value = part.text()
+        value = text.text()
         problem = check(value)
         if problem:
             raise ApiError(ErrorKind.INVALID_FIELD, {"field": name, "reason": problem})

@@ -24,7 +24,7 @@ from gunicorn.workers.base import Worker
 
 from facematch_contract.operation import OPERATION_PATH
 
-from .app import create_app
+from .app import create_app, mock_context
 from .config import Settings
 from .errors import ApiError
 from .http_front import Front, FrontLimits
@@ -95,7 +95,7 @@ def token_precheck(app: Any) -> Any:
     """What the app answers from the headers alone, for ``Expect: 100-continue``: the
     operation and ``POST /bulk`` authenticate before reading the body (with the app's own
     authenticator), so a missing or bad token is refused before the client sends its photos."""
-    auth = app.config["MOCK_CONTEXT"].auth
+    auth = mock_context(app).auth
     guarded = (OPERATION_PATH.encode(), b"/bulk")
 
     def precheck(request: h11.Request) -> ApiError | None:

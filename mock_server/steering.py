@@ -3,7 +3,8 @@
 A request is steered by layers, highest first:
 
 1. the request itself: ``Prefer: fault=NAME``, ``fault-ms=N``, ``delay=SPEC``
-   (:func:`from_prefer`; ``example=``/``code=`` are read by :mod:`mock_server.scenarios`);
+   (:func:`from_prefer`, from the header parsed once: :class:`~mock_server.scenarios.Preferences`;
+   ``example=``/``code=`` are read by :mod:`mock_server.scenarios`);
 2. the current step of a sequence (explicit, like the request);
 3. the runtime overrides of the admin API, then the command line (``--faults``,
    ``--fault-rate``, ``--fault-seed``, ``--latency``): settings that decide per request,
@@ -33,7 +34,7 @@ from .faults import (
     parse_duration_ms,
 )
 from .runtime import RuntimeOverrides
-from .scenarios import parse_prefer
+from .scenarios import Preferences
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,15 @@ def default_duration_ms(fault: Fault) -> int:
     return 0
 
 
-def from_prefer(header: str | None) -> Steering:
-    """The request's own layer, from its ``Prefer`` header; 422 on a value it cannot use.
+def from_prefer(preferences: Preferences) -> Steering:
+    """The request's own layer, from its ``Prefer`` header (parsed once per call, by the
+    operation); 422 on a value it cannot use.
 
     ``fault-ms`` without ``fault`` in the same header is checked and has no effect."""
-    if not header:
+    if preferences.fault is None and preferences.fault_ms is None and preferences.delay is None:
         return PLAIN  # the common case
-    lowered = header.lower()
-    if "fault" not in lowered and "delay" not in lowered:
-        return PLAIN
-    preferences = parse_prefer(header)
     fault: Fault | None = None
-    name = preferences.get("fault")
+    name = preferences.fault
     if name is not None:
         fault = Fault.named(name)
         if fault is None:
@@ -80,7 +78,7 @@ def from_prefer(header: str | None) -> Steering:
                 {"name": name},
                 extra={"field": "Prefer", "available": fault_names()},
             )
-    duration = preferences.get("fault-ms")
+    duration = preferences.fault_ms
     fault_ms = default_duration_ms(fault) if fault is not None else 0
     if duration is not None:
         try:
@@ -92,7 +90,7 @@ def from_prefer(header: str | None) -> Steering:
         if fault is not None:
             fault_ms = given
     delay: Delay | None = None
-    spec = preferences.get("delay")
+    spec = preferences.delay
     if spec is not None:
         try:
             delay = parse_delay(spec)

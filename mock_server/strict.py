@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
+from flask import Flask, Request, Response, request
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from .form import Form
+from .request_state import request_state
 from .spec import Contract
 
 log = logging.getLogger("facematch.strict")
@@ -57,9 +59,7 @@ def spec_problems(contract: Contract, request: SpecRequest, response: SpecRespon
     return []
 
 
-def install_strict(app: Any, contract: Contract) -> None:
-    from flask import Response, g, request
-
+def install_strict(app: Flask, contract: Contract) -> None:
     _ = contract.openapi  # compile now, not on the first request
 
     @app.after_request
@@ -68,7 +68,8 @@ def install_strict(app: Any, contract: Contract) -> None:
             return response  # preflights and unknown paths are outside the contract
         if request.url_rule.endpoint.startswith(PAGE_ENDPOINTS):
             return response  # the Playground is a page for people, not an API of the contract
-        fault = g.get("fault")
+        state = request_state()
+        fault = state.fault
         if fault is not None and not fault.socket_level:
             return response  # an injected 503/429/502/504 is outside the contract on purpose
         spec_request = SpecRequest(path=request.path, method=request.method.lower(), headers=request.headers)
@@ -82,21 +83,18 @@ def install_strict(app: Any, contract: Contract) -> None:
         # A named example is returned verbatim whatever the request held (a one-photo
         # request may ask for a two-photo example), so only the schema judges it here; each
         # example is checked against the rules in its own mode by the tests.
-        if request.url_rule.endpoint.startswith("api.") and not g.get("example"):
-            problems += rule_problems(request, response)
+        if state.in_operation and state.example is None:
+            problems += rule_problems(request, response, state.form)
         if problems:
             log.error("contract violation on %s %s: %s", request.method, request.path, " | ".join(problems))
             response.headers["X-Contract-Violation"] = ",".join(sorted({p.split(":", 1)[0] for p in problems}))
         return response
 
 
-def rule_problems(request: Any, response: Any) -> list[str]:
+def rule_problems(request: Request, response: Response, form: Form | None) -> list[str]:
     """Findings of the kit's rule validator on this exchange (failures only, not warnings)."""
-    from flask import g
-
     from facematch_contract.rules import Exchange, Part, check_exchange
 
-    form = g.get("form")
     parts = tuple(Part(p.name, p.filename, p.size, p.content_type) for p in form.parts) if form else ()
     exchange = Exchange(
         method=request.method,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 from werkzeug.http import parse_options_header
 
@@ -88,7 +88,7 @@ def boundary_of(content_type: str | None) -> bytes:
 class _Reader:
     """Pulls bytes from the stream into a buffer, counting against the body limit."""
 
-    def __init__(self, stream: BinaryIO, max_body: int) -> None:
+    def __init__(self, stream: IO[bytes], max_body: int) -> None:
         self.stream = stream
         self.max_body = max_body
         self.total = 0
@@ -110,7 +110,7 @@ class _Reader:
 
 
 def read_form(
-    stream: BinaryIO,
+    stream: IO[bytes],
     content_type: str | None,
     *,
     binary_fields: frozenset[str],

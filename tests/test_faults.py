@@ -36,6 +36,7 @@ from mock_server.faults import (
     parse_delay,
 )
 from mock_server.runtime import RuntimeOverrides
+from mock_server.scenarios import parse_prefer
 from mock_server.steering import PLAIN, Steering, combine, from_prefer
 
 from .conftest import fixture_path
@@ -68,14 +69,16 @@ def call(client: FlaskClient, token: str | None, **headers: str) -> Any:
 
 
 def test_prefer_is_read_into_one_steering() -> None:
-    assert from_prefer(None) is PLAIN
-    assert from_prefer("example=both_fake") is PLAIN
-    assert from_prefer("fault=503") == Steering(fault=Fault.UNAVAILABLE)
-    assert from_prefer("fault=hang") == Steering(fault=Fault.HANG, fault_ms=DEFAULT_HANG_MS)
-    assert from_prefer("fault=slow") == Steering(fault=Fault.SLOW, fault_ms=DEFAULT_SLOW_MS)
-    assert from_prefer("Fault=HANG; Fault-MS=250") == Steering(fault=Fault.HANG, fault_ms=250)
-    assert from_prefer("example=x, delay=tail:100-900") == Steering(delay=Delay(DelayKind.LONG_TAIL, 100, 900))
-    assert from_prefer("fault-ms=300") == PLAIN  # checked, no effect without a fault
+    assert from_prefer(parse_prefer(None)) is PLAIN
+    assert from_prefer(parse_prefer("example=both_fake")) is PLAIN
+    assert from_prefer(parse_prefer("fault=503")) == Steering(fault=Fault.UNAVAILABLE)
+    assert from_prefer(parse_prefer("fault=hang")) == Steering(fault=Fault.HANG, fault_ms=DEFAULT_HANG_MS)
+    assert from_prefer(parse_prefer("fault=slow")) == Steering(fault=Fault.SLOW, fault_ms=DEFAULT_SLOW_MS)
+    assert from_prefer(parse_prefer("Fault=HANG; Fault-MS=250")) == Steering(fault=Fault.HANG, fault_ms=250)
+    assert from_prefer(parse_prefer("example=x, delay=tail:100-900")) == Steering(
+        delay=Delay(DelayKind.LONG_TAIL, 100, 900)
+    )
+    assert from_prefer(parse_prefer("fault-ms=300")) == PLAIN  # checked, no effect without a fault
 
 
 @pytest.mark.parametrize(

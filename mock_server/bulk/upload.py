@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from flask import g, request
+from flask import request
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -15,6 +15,7 @@ from werkzeug.formparser import FormDataParser
 from facematch_bulk.archive import ArchiveLimits
 
 from ..errors import ApiError, ErrorKind
+from ..request_state import request_state
 
 #: Room for the multipart framing around the archive.
 UPLOAD_SLACK = 64 * 1024
@@ -40,7 +41,7 @@ def upload_limit(limits: ArchiveLimits | None = None) -> int:
 def too_large(limits: ArchiveLimits) -> ApiError:
     """The 413 of an upload over the limit; the connection is closed after it (the rest of
     the body is never read)."""
-    g.close_connection = True
+    request_state().close_connection = True
     return ApiError(ErrorKind.BULK_TOO_LARGE, {"limit": limits.max_archive_bytes})
 
 
@@ -133,7 +134,7 @@ def drain() -> None:
     (or unknown-length) one is not read and the connection is closed instead."""
     length = request.content_length
     if length is None or length > DRAIN_LIMIT:
-        g.close_connection = True
+        request_state().close_connection = True
         return
     stream = request.stream
     while stream.read(DRAIN_CHUNK):
