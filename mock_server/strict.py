@@ -94,6 +94,7 @@ def install_strict(app: Flask, contract: Contract) -> None:
 def rule_problems(request: Request, response: Response, form: Form | None) -> list[str]:
     """Findings of the kit's rule validator on this exchange (failures only, not warnings)."""
     from facematch_contract.rules import Exchange, Part, check_exchange
+    from facematch_contract.verdicts import Severity
 
     parts = tuple(Part(p.name, p.filename, p.size, p.content_type) for p in form.parts) if form else ()
     exchange = Exchange(
@@ -107,4 +108,4 @@ def rule_problems(request: Request, response: Response, form: Form | None) -> li
         response_headers=dict(response.headers),
         body=response.get_data(),
     )
-    return [f"{f.rule}: {f.message}" for f in check_exchange(exchange) if f.severity == "fail"]
+    return [f"{f.rule}: {f.message}" for f in check_exchange(exchange) if f.severity is Severity.FAIL]
