@@ -19,7 +19,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stop_process_group(process: subprocess.Popen, grace: float = 15.0) -> None:
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
     """SIGTERM the process's group (started with ``start_new_session=True``), then SIGKILL
     whatever is still running after ``grace`` seconds."""
     if process.poll() is not None:
