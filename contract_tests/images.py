@@ -10,14 +10,15 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+from facematch_contract.operation import MAX_IMAGE_BYTES
 from facematch_contract.rules import FateName
 
 #: The contract's window is about 1 KB .. 10 MiB; only sizes clearly outside it have a fixed
 #: fate, and the kit never judges sizes near an edge.
 CLEARLY_SMALL = 700
-CLEARLY_LARGE = int(10.5 * 1024 * 1024)
+CLEARLY_LARGE = int(MAX_IMAGE_BYTES * 1.05)
 WINDOW_LOW = 1100  # what the kit aims above when it wants a usable image
-WINDOW_HIGH = 10 * 1024 * 1024 - 64 * 1024
+WINDOW_HIGH = MAX_IMAGE_BYTES - 64 * 1024
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}

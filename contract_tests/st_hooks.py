@@ -29,7 +29,7 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
-from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 from facematch_contract.rules import RULES, Exchange, FateName, Finding, Part, Rule, curl_line, evaluate
 
 from . import fixtures, images
@@ -73,7 +73,7 @@ def exchange_from(case: StCase, response: schemathesis.Response) -> Exchange:
             text = str(value)
             parts.append(Part(name, None, len(text.encode()), None, text))
     request_headers = dict(response.request.headers)
-    correlation = _header(request_headers, "X-Correlation-ID")
+    correlation = _header(request_headers, CORRELATION_HEADER)
     return Exchange(
         method=case.method.upper(),
         url=response.request.url or case.formatted_path,

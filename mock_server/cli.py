@@ -16,7 +16,7 @@ from typing import Protocol
 from wsgiref.types import WSGIEnvironment
 
 from facematch_contract import SPEC_PATH
-from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import CORRELATION_HEADER, DEV_JWT_SECRET, GATEWAY_PREFIX, OPERATION_PATH
 
 from .admin import default_hosts
 from .config import RealModeSettings, Settings
@@ -73,7 +73,7 @@ def lean_access_logger() -> type:
             sent = getattr(resp, "sent", None)
             correlation = "-"
             for name, value in resp.headers:
-                if name.lower() == "x-correlation-id":
+                if name.lower() == CORRELATION_HEADER.lower():
                     correlation = value
             request_line = (
                 f"{environ['REQUEST_METHOD']} {loggable_uri(environ['RAW_URI'])} {environ['SERVER_PROTOCOL']}"
@@ -159,7 +159,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve = subparsers.add_parser(
         "serve",
         help="run the mock (or the real-model mode) under gunicorn",
-        description="Serve POST /advanced_facematch (also under /sumi/v1) with gunicorn.",
+        description=f"Serve POST {OPERATION_PATH} (also under {GATEWAY_PREFIX}) with gunicorn.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     serve.add_argument(

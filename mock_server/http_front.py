@@ -46,6 +46,8 @@ from wsgiref.types import WSGIApplication, WSGIEnvironment
 
 import h11
 
+from facematch_contract.operation import CORRELATION_HEADER as OPERATION_CORRELATION_HEADER
+
 from .errors import ApiError, ErrorKind
 from .faults import DELAY_KEY, FRONT_KEY, SOCKET_FAULT_KEY, Fault, SocketFault
 
@@ -54,7 +56,7 @@ log = logging.getLogger("facematch")
 #: What a WSGI app passes to ``start_response`` after an exception (``sys.exc_info()``).
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
-CORRELATION_HEADER = b"x-correlation-id"
+CORRELATION_HEADER = OPERATION_CORRELATION_HEADER.lower().encode("ascii")
 #: Headers the front consumes itself (framing); the app sees the buffered body's length.
 FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"content-type", b"expect", b"connection"})
 #: Bytes RFC 9110 forbids in a field value (h11 lets them through).
@@ -564,7 +566,7 @@ class HttpConnection(asyncio.Protocol):
             f"HTTP/1.1 {error.status} {_REASONS.get(error.status, 'Error')}\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n"
-            f"X-Correlation-ID: {correlation}\r\n"
+            f"{OPERATION_CORRELATION_HEADER}: {correlation}\r\n"
             "Connection: close\r\n\r\n"
         )
         self._write(head.encode("latin-1") + body)
