@@ -64,9 +64,6 @@ ONE_IMAGE_MATCH = {"performed": "False", "result": "N/A", "confidence": None}
 SCORE_TOLERANCE = 1e-6
 AGGREGATE_TOLERANCE = 0.01
 
-#: Statuses the operation may answer with; anything else below 500 is judged per fate.
-CONTRACT_STATUSES = (200, 400, 401, 422)
-
 
 @dataclass
 class Seen:

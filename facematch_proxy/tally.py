@@ -75,12 +75,7 @@ RuleTally = CheckTally[Example]
 
 def _rule_dict(row: RuleTally) -> dict[str, object]:
     return {
-        "id": row.id,
-        "summary": row.summary,
-        "status": row.status.value,
-        "checked": row.checked,
-        "failed": row.failed,
-        "warned": row.warned,
+        **row.counts(),
         "first_failure": row.first.as_dict() if row.first else None,
         "first_warning": row.first_warning.as_dict() if row.first_warning else None,
     }
