@@ -13,6 +13,8 @@ import json
 
 from flask import Flask, request
 
+from facematch_contract.operation import OPERATION_PATH
+
 app = Flask(__name__)
 
 
@@ -21,7 +23,7 @@ def healthz() -> tuple[bytes, int, dict[str, str]]:
     return b'{"status":"ok"}', 200, {"Content-Type": "application/json"}
 
 
-@app.post("/advanced_facematch")
+@app.post(OPERATION_PATH)
 def operation() -> tuple[bytes, int, dict[str, str]]:
     boundary = request.content_type.partition("boundary=")[2].encode()
     body = request.get_data(cache=False)

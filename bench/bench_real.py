@@ -29,22 +29,21 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
 from facematch_contract.tokens import mint_token
-from mock_server.launch import free_port, stop_process_group
+from mock_server.launch import RunningServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-OPERATION = "/advanced_facematch"
 SHARED = Path(os.environ.get("FACEMATCH_SHARED_DIR") or ROOT.parent / "shared")
 PHOTOS = ("fr_obama.jpg", "fr_obama2.jpg")
 TARGET_P50_MS = 250
@@ -75,45 +74,14 @@ def multipart(parts: dict[str, bytes]) -> tuple[bytes, str]:
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-def start_server(models_dir: Path, port: int, workers: int | None, threads: int | None) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "facematch",
-        "serve",
-        "--mode",
-        "real",
-        "--models-dir",
-        str(models_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--quiet",
-    ]
+def serve_real(models_dir: Path, workers: int | None, threads: int | None) -> AbstractContextManager[RunningServer]:
+    """``facematch serve --mode real`` on a free port, with the command's defaults unless given."""
+    options = ["--mode", "real", "--models-dir", str(models_dir), "--quiet"]
     if workers:
-        command += ["--workers", str(workers)]
+        options += ["--workers", str(workers)]
     if threads:
-        command += ["--threads", str(threads)]
-    return subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
-
-
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120.0) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server not ready within {timeout}s")
+        options += ["--threads", str(threads)]
+    return serve(*options, cwd=ROOT, ready_timeout=120.0)
 
 
 class Client:
@@ -126,7 +94,7 @@ class Client:
 
     def post(self) -> tuple[int, float, bytes]:
         started = time.perf_counter()
-        self.conn.request("POST", OPERATION, body=self.body, headers=self.headers)
+        self.conn.request("POST", OPERATION_PATH, body=self.body, headers=self.headers)
         response = self.conn.getresponse()
         payload = response.read()
         return response.status, (time.perf_counter() - started) * 1000.0, payload
@@ -270,10 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.stages_only:
         body, content_type = multipart({"image1": photos[0], "image2": photos[1]})
         token = mint_token(DEV_JWT_SECRET)
-        port = free_port()
-        process = start_server(args.models_dir, port, args.workers, args.threads)
-        try:
-            results["startup_s"] = round(wait_ready(port, process), 2)
+        with serve_real(args.models_dir, args.workers, args.threads) as server:
+            port = server.port
+            results["startup_s"] = round(server.ready_after_s, 2)
             print(
                 f"server ready in {results['startup_s']} s "
                 f"(workers={args.workers or 'default'}, threads={args.threads or 'default'})"
@@ -298,8 +265,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{load['clients']} clients for {load['seconds']} s: {load['rps']} req/s, "
                 f"p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, errors {load['errors']}"
             )
-        finally:
-            stop_process_group(process)
 
     stages = stage_timings(args.models_dir, photos, args.stage_repeats)
     results["stages_ms"] = stages

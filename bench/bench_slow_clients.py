@@ -20,22 +20,21 @@ import http.client
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
 from facematch_contract.tokens import mint_token
-from mock_server.launch import free_port, stop_process_group
+from mock_server.launch import serve
 
 from .images import CONTENT_TYPE, build_bodies, build_images
 
 ROOT = Path(__file__).resolve().parent.parent
-OPERATION = "/advanced_facematch"
 TARGET_P99_MS = 100.0
+REQUEST_LINE = f"POST {OPERATION_PATH} HTTP/1.1\r\n".encode()
 
 
 @dataclass(frozen=True)
@@ -47,35 +46,16 @@ class Latency:
     failures: int
 
 
-def start(cwd: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"]
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            time.sleep(0.1)
-    stop_process_group(process)
-    raise RuntimeError("the server did not start")
-
-
 def slow_client(port: int, kind: int, stop: threading.Event) -> None:
     """Trickle one byte a second, reconnecting whenever the server closes the connection."""
     while not stop.is_set():
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                 if kind == 1:
-                    sock.sendall(b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\n")
+                    sock.sendall(REQUEST_LINE + b"Host: x\r\n")
                 elif kind == 2:
                     sock.sendall(
-                        b"POST /advanced_facematch HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                        REQUEST_LINE + b"Host: x\r\nContent-Length: 100000\r\n"
                         b"Content-Type: " + CONTENT_TYPE.encode() + b"\r\n\r\n"
                     )
                 while not stop.wait(1.0):
@@ -108,7 +88,7 @@ def measure(port: int, body: bytes, token: str, requests: int, label: str) -> La
             break
         started = time.perf_counter()
         try:
-            connection.request("POST", OPERATION, body, headers)
+            connection.request("POST", OPERATION_PATH, body, headers)
             response = connection.getresponse()
             response.read()
             if response.status != 200:
@@ -129,8 +109,8 @@ def measure(port: int, body: bytes, token: str, requests: int, label: str) -> La
 
 
 def run(cwd: Path, name: str, slow: int, requests: int, body: bytes, token: str) -> list[Latency]:
-    process, port = start(cwd)
-    try:
+    with serve("--quiet", cwd=cwd) as server:
+        port = server.port
         measure(port, body, token, 20, "warm-up")
         quiet = measure(port, body, token, requests, f"{name}: no slow clients")
         stop = threading.Event()
@@ -145,8 +125,6 @@ def run(cwd: Path, name: str, slow: int, requests: int, body: bytes, token: str)
         for thread in threads:
             thread.join(5)
         return [quiet, loaded]
-    finally:
-        stop_process_group(process)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 import requests
 
-from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 from facematch_contract.rules import Exchange, Part
 
 from .kit_request import USE_TOKEN, KitRequest
@@ -48,7 +48,7 @@ class Client:
         elif request.authorization is not None:
             headers["Authorization"] = request.authorization
         if request.correlation_id is not None:
-            headers["X-Correlation-ID"] = request.correlation_id
+            headers[CORRELATION_HEADER] = request.correlation_id
         with reaching(self.target.operation_url, self.recorder, request.describe(), self.target.timeout):
             if request.raw_body is not None:
                 if request.raw_content_type:

@@ -10,6 +10,8 @@ from typing import Any
 
 from facematch_contract import FIXTURES_DIR
 
+from .images import CONTENT_TYPES
+
 DEFAULT_DIR = FIXTURES_DIR
 
 
@@ -37,14 +39,8 @@ class Fixture:
         return _read(self.path)
 
     @property
-    def is_face(self) -> bool:
-        return "face" in self.tags
-
-    @property
     def content_type(self) -> str:
-        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}.get(
-            self.format or "", "application/octet-stream"
-        )
+        return CONTENT_TYPES.get(self.format or "", "application/octet-stream")
 
 
 @cache

@@ -10,14 +10,9 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from facematch_contract.rules import FateName
+from facematch_contract.exchange import CLEARLY_SMALL
 
-#: The contract's window is about 1 KB .. 10 MiB; only sizes clearly outside it have a fixed
-#: fate, and the kit never judges sizes near an edge.
-CLEARLY_SMALL = 700
-CLEARLY_LARGE = int(10.5 * 1024 * 1024)
 WINDOW_LOW = 1100  # what the kit aims above when it wants a usable image
-WINDOW_HIGH = 10 * 1024 * 1024 - 64 * 1024
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -25,17 +20,6 @@ CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 ORIENTATION_TAG = 0x0112
 #: How to store upright pixels so that applying the EXIF orientation shows them upright.
 _STORE_FOR_ORIENTATION = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
-
-
-def size_fate(size: int) -> FateName:
-    """The fate the contract fixes for an image part of ``size`` bytes (usable = not fixed)."""
-    if size == 0:
-        return FateName.EMPTY_IMAGE
-    if size < CLEARLY_SMALL:
-        return FateName.TINY_IMAGE
-    if size > CLEARLY_LARGE:
-        return FateName.HUGE_IMAGE
-    return FateName.USABLE
 
 
 @dataclass(frozen=True)

@@ -260,15 +260,7 @@ def _row_json(row: Row) -> dict[str, Any]:
             "message": finding.message,
             "curl": record.curl,
         }
-    return {
-        "id": row.id,
-        "summary": row.summary,
-        "status": row.status.value,
-        "checked": row.checked,
-        "failed": row.failed,
-        "warned": row.warned,
-        "first_failure": first,
-    }
+    return {**row.counts(), "first_failure": first}
 
 
 def _tool_json(tool: ToolRow) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
-from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.exchange import size_fate
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 from facematch_contract.rules import RULES, Exchange, FateName, Finding, Part, Rule, curl_line, evaluate
 
 from . import fixtures, images
@@ -50,14 +51,14 @@ def image_bytes() -> st.SearchStrategy[bytes]:
     return (
         photos("image", faces)
         .map(lambda upload: upload.data)
-        .filter(lambda data: images.size_fate(len(data)) is FateName.USABLE)
+        .filter(lambda data: size_fate(len(data)) is FateName.USABLE)
     )
 
 
 def register_strategies() -> None:
     strategy = image_bytes()
     schemathesis.openapi.format("binary", strategy)
-    for media in ("image/jpeg", "image/png", "image/webp"):
+    for media in images.CONTENT_TYPES.values():
         schemathesis.openapi.media_type(media, strategy)
 
 
@@ -73,7 +74,7 @@ def exchange_from(case: StCase, response: schemathesis.Response) -> Exchange:
             text = str(value)
             parts.append(Part(name, None, len(text.encode()), None, text))
     request_headers = dict(response.request.headers)
-    correlation = _header(request_headers, "X-Correlation-ID")
+    correlation = _header(request_headers, CORRELATION_HEADER)
     return Exchange(
         method=case.method.upper(),
         url=response.request.url or case.formatted_path,

@@ -13,6 +13,7 @@ import string
 
 from hypothesis import strategies as st
 
+from facematch_contract.exchange import CLEARLY_SMALL, size_fate
 from facematch_contract.rules import FateName
 
 from . import images
@@ -98,7 +99,7 @@ def usable_requests(draw: st.DrawFn, faces: tuple[Fixture, ...]) -> KitRequest:
 
 
 def _fate_of(uploads: list[Upload]) -> FateName:
-    fates = [images.size_fate(len(u.data)) for u in uploads]
+    fates = [size_fate(len(u.data)) for u in uploads]
     fixed = [f for f in fates if f != FateName.USABLE]
     return fixed[0] if fixed else FateName.USABLE
 
@@ -116,7 +117,7 @@ def broken_images(draw: st.DrawFn, name: str, faces: tuple[Fixture, ...]) -> tup
     if kind == "tiny":
         return FateName.TINY_IMAGE, upload(name, images.tiny_image(seed), "JPEG", "valid 8x8 JPEG under 700 bytes")
     if kind == "tiny_bytes":
-        size = draw(st.integers(1, images.CLEARLY_SMALL - 1))
+        size = draw(st.integers(1, CLEARLY_SMALL - 1))
         return FateName.TINY_IMAGE, upload(name, images.tiny_bytes(seed, size), "JPEG", f"{size} random bytes")
     if kind == "not_image":
         what = draw(st.sampled_from(("text", "pdf", "json", "random")))

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from facematch_contract.exchange import size_fate
 from facematch_contract.rules import FateName
 
 from . import fixtures, images, strategies
@@ -66,7 +67,7 @@ def tour_requests(kit: KitConfig) -> list[KitRequest]:
     usable = [
         f
         for f in every
-        if images.size_fate(f.size) is FateName.USABLE
+        if size_fate(f.size) is FateName.USABLE
         and f.format is not None
         and not f.tags & {"truncated", "corrupt", "not_image"}
     ]

@@ -13,7 +13,9 @@ from itertools import combinations
 
 import pytest
 
-from . import SPEC_PATH, fixtures, images
+from facematch_contract.exchange import size_fate
+
+from . import SPEC_PATH, fixtures
 from .client import Client
 from .expectations import CannedOutcome, ExampleBody, Expectation, NamedExample, Status, named_examples
 from .kit_request import KitRequest
@@ -37,7 +39,7 @@ def test_fixtures_get_their_canned_outcome(kit: KitConfig, client: Client, recor
             KitRequest(
                 f"golden {fixture.name}",
                 (photo("image1", fixture),),
-                fate=images.size_fate(fixture.size),
+                fate=size_fate(fixture.size),
                 expects=(Expectation("GOLD-1", CannedOutcome(fixture)),),
             ),
             TEST,

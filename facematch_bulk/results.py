@@ -29,13 +29,14 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from facematch_contract import __version__
 from facematch_contract.document import Document
+from facematch_contract.timestamps import utc_timestamp
 
 from .runner import Answer, RunResult, correlation_id
 
@@ -202,8 +203,8 @@ def summary(run: RunResult, *, target: str, input_name: str) -> dict[str, Any]:
         "ignored_entries": sorted(run.ignored),
         "retries": run.retries,
         "timing": {
-            "started": _iso(run.started),
-            "finished": _iso(finished),
+            "started": utc_timestamp(run.started),
+            "finished": utc_timestamp(finished),
             "seconds": round(run.seconds, 3),
             "cases_per_second": round(len(run.answers) / run.seconds, 1) if run.seconds > 0 else None,
             "latency_ms": {
@@ -223,10 +224,6 @@ def _without_credentials(url: str) -> str:
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def archive_members(run: RunResult, columns: list[str], *, target: str, input_name: str) -> dict[str, bytes]:

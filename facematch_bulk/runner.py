@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 
 from .archive import Case, CaseProblem, InputArchive, cases_of
 
@@ -157,7 +157,7 @@ def case_request(
         files.append(("image2", _file_part(case.image2, image2)))
     if case.unique_id is not None:
         files.append(("unique_id", (None, case.unique_id)))
-    return requests.Request("POST", url, files=files, headers={**headers, "X-Correlation-ID": correlation_id(case)})
+    return requests.Request("POST", url, files=files, headers={**headers, CORRELATION_HEADER: correlation_id(case)})
 
 
 def _file_part(entry: str, data: bytes) -> tuple[str, bytes, str]:

@@ -14,6 +14,8 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .operation import MAX_IMAGE_BYTES
+
 
 class FateName(enum.StrEnum):
     """Kinds of request whose answer the contract fixes (the kit labels what it sends)."""
@@ -30,6 +32,23 @@ class FateName(enum.StrEnum):
     BAD_SIGNATURE = "bad_signature"
     MISSING_IMAGE1 = "missing_image1"
     NOT_MULTIPART = "not_multipart"
+
+
+#: The size window's far edges (about 1 KB - 10 MB upstream): only an image part clearly
+#: outside the window has a fixed fate; sizes near an edge are never judged.
+CLEARLY_SMALL = 700
+CLEARLY_LARGE = MAX_IMAGE_BYTES + MAX_IMAGE_BYTES // 20
+
+
+def size_fate(size: int) -> FateName:
+    """The fate the contract fixes for an image part of ``size`` bytes (usable = not fixed)."""
+    if size == 0:
+        return FateName.EMPTY_IMAGE
+    if size < CLEARLY_SMALL:
+        return FateName.TINY_IMAGE
+    if size > CLEARLY_LARGE:
+        return FateName.HUGE_IMAGE
+    return FateName.USABLE
 
 
 @dataclass(frozen=True)

@@ -24,3 +24,5 @@ MAX_IMAGE_PIXELS = 40_000_000
 DEV_JWT_SECRET = "facematch-kit-development-secret"
 #: Header that names a chosen correlation id (HDR-1).
 CORRELATION_HEADER = "X-Correlation-ID"
+#: Header in which the mock's --strict mode and the proxy name the rules an answer broke.
+VIOLATION_HEADER = "X-Contract-Violation"

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exchange import FATES, Exchange, Fate, FateName, Part, curl_line
+from .operation import CORRELATION_HEADER
 from .registry import Check, Guard, Registry
 from .verdicts import Finding, Findings, RuleVerdict, Severity
 
@@ -62,9 +63,6 @@ ONE_IMAGE_MATCH = {"performed": "False", "result": "N/A", "confidence": None}
 #: Slack for "equal" scores and for the advisory aggregate bound (2-decimal rounding).
 SCORE_TOLERANCE = 1e-6
 AGGREGATE_TOLERANCE = 0.01
-
-#: Statuses the operation may answer with; anything else below 500 is judged per fate.
-CONTRACT_STATUSES = (200, 400, 401, 422)
 
 
 @dataclass
@@ -562,11 +560,11 @@ def hdr_1(seen: Seen, found: Findings) -> None:
             )
     sent = seen.ex.sent_correlation_id
     if sent is not None and valid_correlation_id(sent):
-        echoed = _headers_get(seen.ex.response_headers, "X-Correlation-ID")
+        echoed = _headers_get(seen.ex.response_headers, CORRELATION_HEADER)
         if echoed != sent:
             found.fail(
-                f"expected X-Correlation-ID {sent!r} echoed, got {echoed!r}",
-                "header:X-Correlation-ID",
+                f"expected {CORRELATION_HEADER} {sent!r} echoed, got {echoed!r}",
+                f"header:{CORRELATION_HEADER}",
                 expected=sent,
                 got=echoed,
             )

@@ -122,6 +122,17 @@ class CheckTally(Generic[Example]):
     def holds(self) -> bool:
         return self.status.holds
 
+    def counts(self) -> dict[str, object]:
+        """The check and its counts, as the JSON reports (the kit's and the proxy's) write them."""
+        return {
+            "id": self.id,
+            "summary": self.summary,
+            "status": self.status.value,
+            "checked": self.checked,
+            "failed": self.failed,
+            "warned": self.warned,
+        }
+
     def count(self, verdict: RuleVerdict, example: Callable[[Finding], Example]) -> bool:
         """Count one applied verdict (``example`` makes what is kept of a first breach); True when it failed."""
         self.checked += 1

@@ -13,24 +13,16 @@ test so tests do not see each other's steering.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pytest
-import requests
 
 from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
+from mock_server.launch import serve
 
 from .client import MockControl
 
@@ -61,12 +53,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _command() -> list[str]:
     installed = Path(sys.executable).with_name("facematch")
     if installed.exists():
@@ -77,21 +63,12 @@ def _command() -> list[str]:
 @pytest.fixture(scope="session")
 def facematch_mock_server(request: pytest.FixtureRequest) -> Iterator[RunningMock]:
     """The mock for the whole session (use :func:`facematch_mock` in tests)."""
-    port = _free_port()
     extra = list(request.config.getoption("--facematch-mock-arg"))
-    command = [*_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--quiet", *extra]
-    log = tempfile.TemporaryFile()
-    env = {**os.environ, "FACEMATCH_JWT_SECRET": DEV_JWT_SECRET}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base_url, process, log)
-        control = MockControl(base_url)
-        yield RunningMock(base_url, mint_token(DEV_JWT_SECRET, expires_in=24 * 3600), control)
+    env = {"FACEMATCH_JWT_SECRET": DEV_JWT_SECRET}
+    with serve("--workers", "2", "--quiet", *extra, command=_command(), env=env, ready_timeout=START_TIMEOUT_S) as mock:
+        control = MockControl(mock.url)
+        yield RunningMock(mock.url, mint_token(DEV_JWT_SECRET, expires_in=24 * 3600), control)
         control.close()
-    finally:
-        _stop(process)
-        log.close()
 
 
 @pytest.fixture
@@ -99,35 +76,3 @@ def facematch_mock(facematch_mock_server: RunningMock) -> RunningMock:
     """A running mock with no runtime settings, no sequences and an empty journal."""
     facematch_mock_server.control.reset()
     return facematch_mock_server
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"facematch serve exited with {process.returncode}: {_tail(log)}")
-        try:
-            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"facematch serve did not answer /healthz within {START_TIMEOUT_S:g} s: {_tail(log)}")
-
-
-def _tail(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read()[-3000:].decode(errors="replace")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's process group (gunicorn and its workers), SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)

@@ -22,14 +22,11 @@ import binascii
 import json
 import time
 
-from facematch_contract.operation import MAX_IMAGE_BYTES
+from facematch_contract.exchange import size_fate
 from facematch_contract.rules import FateName
 
 from .multipart import ScannedForm
 
-#: The kit's "clearly" edges of the size window (about 1 KB - 10 MB upstream).
-CLEARLY_SMALL = 700
-CLEARLY_LARGE = MAX_IMAGE_BYTES + MAX_IMAGE_BYTES // 20
 IMAGE_FIELDS = ("image1", "image2")
 
 
@@ -75,13 +72,9 @@ def form_fate(multipart: bool, form: ScannedForm | None) -> FateName | None:
         scanned = form.find(name)
         if scanned is None:
             continue
-        size = scanned.part.size
-        if size == 0:
-            return FateName.EMPTY_IMAGE
-        if size < CLEARLY_SMALL:
-            return FateName.TINY_IMAGE
-        if size > CLEARLY_LARGE:
-            return FateName.HUGE_IMAGE
+        fate = size_fate(scanned.part.size)
+        if fate is not FateName.USABLE:
+            return fate
     return None
 
 

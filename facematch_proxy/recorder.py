@@ -9,10 +9,10 @@ says something about a token, not about the photos.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from facematch_contract.cassette import SECRET_HEADERS, CassetteEntry, RecordedPart, write_entry
+from facematch_contract.timestamps import utc_timestamp
 
 from .multipart import ScannedForm
 
@@ -51,7 +51,7 @@ class Recorder:
             status=status,
             headers=tuple((name, value) for name, value in headers if name.lower() not in SECRET_HEADERS),
             body=body,
-            recorded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            recorded_at=utc_timestamp(timespec="seconds"),
         )
         images = None
         if self.with_images:

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH, VIOLATION_HEADER
 from facematch_contract.rules import Exchange, evaluate
 
 from .fates import IMAGE_FIELDS, infer_fate
@@ -37,7 +37,6 @@ log = logging.getLogger("facematch.proxy")
 
 #: The largest answer of the operation held to be judged; a larger one is passed on unjudged.
 HOLD_LIMIT = 1024 * 1024
-VIOLATION_HEADER = "X-Contract-Violation"
 REPORT_PATH = "/__proxy/report"
 #: Seconds a client connection may stay silent (between requests, or inside a body).
 CLIENT_TIMEOUT = 120

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from facematch_contract.rules import RULES, Exchange, FateName, Finding, RuleVerdict, curl_line
+from facematch_contract.timestamps import utc_timestamp
 from facematch_contract.verdicts import CheckTally
 
 
@@ -74,12 +75,7 @@ RuleTally = CheckTally[Example]
 
 def _rule_dict(row: RuleTally) -> dict[str, object]:
     return {
-        "id": row.id,
-        "summary": row.summary,
-        "status": row.status.value,
-        "checked": row.checked,
-        "failed": row.failed,
-        "warned": row.warned,
+        **row.counts(),
         "first_failure": row.first.as_dict() if row.first else None,
         "first_warning": row.first_warning.as_dict() if row.first_warning else None,
     }
@@ -111,7 +107,7 @@ class Tally:
             self.upstream_failures[kind] = self.upstream_failures.get(kind, 0) + 1
 
     def add(self, exchange: Exchange, verdicts: list[RuleVerdict]) -> None:
-        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        at = utc_timestamp(timespec="seconds")
         curl: list[str] = []  # made once, and only when a first failure or warning keeps it
 
         def example(finding: Finding) -> Example:
@@ -152,7 +148,7 @@ class Tally:
             return {
                 "verdict": verdict.value,
                 "upstream": self.upstream,
-                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+                "started": utc_timestamp(self.started, timespec="seconds"),
                 "seconds": round(time.time() - self.started, 3),
                 "forwarded": self.forwarded,
                 "judged": self.judged,

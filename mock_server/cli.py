@@ -5,17 +5,18 @@ Registered by the ``facematch`` command (:mod:`facematch.cli`) with :func:`regis
 from __future__ import annotations
 
 import argparse
-import atexit
 import importlib.util
 import multiprocessing
 import os
-import shutil
 import sys
 import traceback
+from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
+from wsgiref.types import WSGIEnvironment
 
 from facematch_contract import SPEC_PATH
-from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import CORRELATION_HEADER, DEV_JWT_SECRET, GATEWAY_PREFIX, OPERATION_PATH
 
 from .admin import default_hosts
 from .config import RealModeSettings, Settings
@@ -43,6 +44,13 @@ def default_threads() -> int:
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-correlation-id}o)s"'
 
 
+class AccessAnswer(Protocol):
+    """What the access line reads of an answer (the front's, or gunicorn's own response)."""
+
+    status: str
+    headers: list[tuple[str, str]]
+
+
 def lean_access_logger() -> type:
     """gunicorn's logger, writing the access line from the six fields it shows.
 
@@ -52,22 +60,20 @@ def lean_access_logger() -> type:
     formats the same line, with the same escaping of double quotes, directly; any other
     ``access_log_format`` falls back to gunicorn's own.
     """
-    from gunicorn.glogging import Logger
+    from gunicorn.glogging import Logger  # type: ignore[import-untyped]  # gunicorn ships no type hints (no py.typed)
 
-    class LeanAccessLogger(Logger):  # type: ignore[misc]
-        def access(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+    class LeanAccessLogger(Logger):  # type: ignore[misc]  # an untyped base class (gunicorn)
+        def access(self, resp: AccessAnswer, req: object, environ: WSGIEnvironment, request_time: timedelta) -> None:
             if not self.access_log_enabled:
                 return
             if self.cfg.access_log_format != ACCESS_LOG_FORMAT:
                 super().access(resp, req, environ, request_time)
                 return
-            status = resp.status
-            if isinstance(status, str):
-                status = status.split(None, 1)[0]
+            status = str(resp.status).split(None, 1)[0]
             sent = getattr(resp, "sent", None)
             correlation = "-"
             for name, value in resp.headers:
-                if name.lower() == "x-correlation-id":
+                if name.lower() == CORRELATION_HEADER.lower():
                     correlation = value
             request_line = (
                 f"{environ['REQUEST_METHOD']} {loggable_uri(environ['RAW_URI'])} {environ['SERVER_PROTOCOL']}"
@@ -148,12 +154,12 @@ def parse_hosts(text: str) -> tuple[str, ...]:
     return tuple(host.strip().lower() for host in text.split(",") if host.strip())
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     env = os.environ.get
     serve = subparsers.add_parser(
         "serve",
         help="run the mock (or the real-model mode) under gunicorn",
-        description="Serve POST /advanced_facematch (also under /sumi/v1) with gunicorn.",
+        description=f"Serve POST {OPERATION_PATH} (also under {GATEWAY_PREFIX}) with gunicorn.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     serve.add_argument(
@@ -494,19 +500,13 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"facematch serve: removed {folder}, left by a server that is no longer running", file=sys.stderr)
     # The journal and the embedded state store: one private work area for all workers.
     journal_dir = make_work_area("facematch-journal-")
-    master = os.getpid()
-    atexit.register(lambda: os.getpid() == master and shutil.rmtree(journal_dir, ignore_errors=True))
     journal_path = None if args.no_journal else journal_dir / "journal.jsonl"
     # Bulk jobs: one private (0700) work area for all workers, removed when the server exits.
     bulk_dir = make_work_area("facematch-bulk-")
-    bulk_master = os.getpid()
-    atexit.register(lambda: os.getpid() == bulk_master and shutil.rmtree(bulk_dir, ignore_errors=True))
     if args.tls_self_signed:
         from .tls import make_self_signed
 
         tls_dir = make_work_area("facematch-tls-")
-        tls_master = os.getpid()
-        atexit.register(lambda: os.getpid() == tls_master and shutil.rmtree(tls_dir, ignore_errors=True))
         try:
             tls_files = make_self_signed(tls_dir)
         except TlsError as error:

@@ -17,7 +17,7 @@ from .models_fetch import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = subparsers.add_parser(
         "models",
         help="download or check the liveness models used by --mode real",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from facematch_contract.operation import CORRELATION_HEADER, VIOLATION_HEADER
+
 from .admin import is_admin_request
 
-ALLOWED_HEADERS = "Authorization, Content-Type, Prefer, X-Correlation-ID"
-EXPOSED_HEADERS = "X-Correlation-ID, X-Contract-Violation"
+ALLOWED_HEADERS = f"Authorization, Content-Type, Prefer, {CORRELATION_HEADER}"
+EXPOSED_HEADERS = f"{CORRELATION_HEADER}, {VIOLATION_HEADER}"
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 MAX_AGE = "600"
 

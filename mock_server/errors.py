@@ -1,6 +1,6 @@
 """Errors as data: the one place that maps each failure kind to its status and JSON body.
 
-Every layer raises :class:`ApiError` with an :class:`ErrorKind`; ``error_body`` turns it
+Every layer raises :class:`ApiError` with an :class:`ErrorKind`; :meth:`ApiError.body_bytes` turns it
 into the bytes the client sees. The shapes follow the contract: 400 and 401 answer
 ``{"msg": ...}`` (ERR-1, ERR-2); 422 answers ``{"detail": {...}, "message": ...}`` (ERR-3).
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .domain import Liveness
 from .errors import ErrorKind
@@ -43,7 +44,7 @@ class FixtureIndex:
         return self.by_digest.get(digest)
 
 
-def _fixture(entry: dict) -> Fixture:
+def _fixture(entry: dict[str, Any]) -> Fixture:
     canned = entry["canned"]
     liveness = None
     error = None

@@ -33,23 +33,30 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
+from wsgiref.types import WSGIApplication, WSGIEnvironment
 
 import h11
+
+from facematch_contract.operation import CORRELATION_HEADER as OPERATION_CORRELATION_HEADER
 
 from .errors import ApiError, ErrorKind
 from .faults import DELAY_KEY, FRONT_KEY, SOCKET_FAULT_KEY, Fault, SocketFault
 
 log = logging.getLogger("facematch")
 
-CORRELATION_HEADER = b"x-correlation-id"
+#: What a WSGI app passes to ``start_response`` after an exception (``sys.exc_info()``).
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+CORRELATION_HEADER = OPERATION_CORRELATION_HEADER.lower().encode("ascii")
 #: Headers the front consumes itself (framing); the app sees the buffered body's length.
 FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"content-type", b"expect", b"connection"})
 #: Bytes RFC 9110 forbids in a field value (h11 lets them through).
@@ -114,13 +121,13 @@ class _Sent:
 class Front:
     """Shared by every connection of one worker process."""
 
-    app: Callable[..., Any]
+    app: WSGIApplication
     #: None: one app thread, and the event loop runs the app itself between reads (no
     #: thread hand-off; a request's app time then delays the other connections' reads,
     #: never their slowness the app).
     executor: Executor | None
     limits: FrontLimits
-    access: Callable[[Any, Any, dict[str, Any], timedelta], None] | None = None
+    access: Callable[[_Sent, None, WSGIEnvironment, timedelta], None] | None = None
     #: For ``Expect: 100-continue``: the refusal the app would give from the headers alone
     #: (a missing or bad token), sent instead of ``100 Continue``; None lets the body come.
     precheck: Callable[[h11.Request], ApiError | None] | None = None
@@ -373,10 +380,10 @@ class HttpConnection(asyncio.Protocol):
         future = loop.run_in_executor(self.front.executor, run_wsgi, self.front.app, environ)
         future.add_done_callback(lambda done: self._answer(done.result(), environ))
 
-    def _run_inline(self, environ: dict[str, Any]) -> None:
+    def _run_inline(self, environ: WSGIEnvironment) -> None:
         self._answer(run_wsgi(self.front.app, environ), environ)
 
-    def _environ(self, request: h11.Request, body: IO[bytes]) -> dict[str, Any]:
+    def _environ(self, request: h11.Request, body: IO[bytes]) -> WSGIEnvironment:
         target = request.target.decode("latin-1")
         if target.startswith(("http://", "https://")):  # absolute-form: keep the path
             rest = target.split("://", 1)[1]
@@ -385,7 +392,7 @@ class HttpConnection(asyncio.Protocol):
             raise ApiError(ErrorKind.MALFORMED_HTTP, {"reason": "the request target must be a path"})
         path, _, query = target.partition("?")
         length = self.body_size
-        environ: dict[str, Any] = {
+        environ: WSGIEnvironment = {
             "REQUEST_METHOD": request.method.decode("ascii"),
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
@@ -421,7 +428,7 @@ class HttpConnection(asyncio.Protocol):
 
     # answers ---------------------------------------------------------------------------
 
-    def _answer(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+    def _answer(self, answer: WsgiAnswer, environ: WSGIEnvironment) -> None:
         self._drop_body()
         if self.phase is Phase.CLOSED or self.transport is None or self.transport.is_closing():
             return
@@ -431,7 +438,7 @@ class HttpConnection(asyncio.Protocol):
             return
         self._send(answer, environ)
 
-    def _send(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+    def _send(self, answer: WsgiAnswer, environ: WSGIEnvironment) -> None:
         self.pending = None
         if self.phase is Phase.CLOSED or self.transport is None or self.transport.is_closing():
             return
@@ -468,7 +475,7 @@ class HttpConnection(asyncio.Protocol):
 
     # injected faults (mock_server/faults.py) ---------------------------------------------
 
-    def _carry_out(self, order: SocketFault, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+    def _carry_out(self, order: SocketFault, answer: WsgiAnswer, environ: WSGIEnvironment) -> None:
         """Misbehave as the app was asked to, instead of sending ``answer`` plainly."""
         assert self.transport is not None
         fault = order.fault
@@ -526,7 +533,7 @@ class HttpConnection(asyncio.Protocol):
         self.phase = Phase.CLOSED
         self.transport.abort()
 
-    def _log_access(self, answer: WsgiAnswer, environ: dict[str, Any]) -> None:
+    def _log_access(self, answer: WsgiAnswer, environ: WSGIEnvironment) -> None:
         if self.front.access is None:
             return
         sent = _Sent(
@@ -559,7 +566,7 @@ class HttpConnection(asyncio.Protocol):
             f"HTTP/1.1 {error.status} {_REASONS.get(error.status, 'Error')}\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n"
-            f"X-Correlation-ID: {correlation}\r\n"
+            f"{OPERATION_CORRELATION_HEADER}: {correlation}\r\n"
             "Connection: close\r\n\r\n"
         )
         self._write(head.encode("latin-1") + body)
@@ -646,11 +653,13 @@ def _keep_alive(request: h11.Request) -> bool:
     return b"close" not in options
 
 
-def run_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> WsgiAnswer:
+def run_wsgi(app: WSGIApplication, environ: WSGIEnvironment) -> WsgiAnswer:
     """Call the WSGI app (in a pool thread) and collect its whole answer."""
     captured: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], None]:
         captured[:] = [(status, headers)]
         return lambda data: None  # the legacy write() callable: our app never uses it
 
@@ -684,18 +693,18 @@ def _address(value: Any) -> tuple[str, int]:
     return ("127.0.0.1", 0)
 
 
-def _content_length(headers: Any) -> int | None:
+def _content_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
     for name, value in headers:
         if name == b"content-length":
             return int(value)  # h11 has checked it is one decimal number
     return None
 
 
-def _expects_continue(headers: Any) -> bool:
+def _expects_continue(headers: Sequence[tuple[bytes, bytes]]) -> bool:
     return any(name == b"expect" and value.lower() == b"100-continue" for name, value in headers)
 
 
-def _correlation_of(headers: Any) -> str:
+def _correlation_of(headers: Sequence[tuple[bytes, bytes]]) -> str:
     """The client's correlation id when it is well-formed (1-128 visible ASCII), else ''."""
     for name, value in headers:
         if name == CORRELATION_HEADER and 1 <= len(value) <= 128 and all(33 <= byte <= 126 for byte in value):

@@ -9,6 +9,7 @@ the folders of this user whose server is no longer running.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -20,16 +21,24 @@ PID_FILE = "server.pid"
 
 
 def make_work_area(prefix: str) -> Path:
-    """A new private (0700) temporary folder that names this process as its server."""
+    """A new private (0700) temporary folder that names this process as its server,
+    removed when this process exits (not when a worker forked from it does)."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
-    (folder / PID_FILE).write_text(str(os.getpid()))
+    owner = os.getpid()
+    (folder / PID_FILE).write_text(str(owner))
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
     return folder
 
 
 def remove_stale(root: Path | None = None) -> list[Path]:
     """Remove this user's work areas whose server is gone; return what was removed."""
     root = root or Path(tempfile.gettempdir())
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(root.iterdir())
     except OSError:

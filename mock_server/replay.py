@@ -19,12 +19,13 @@ from pathlib import Path
 from flask import Response, current_app, request
 
 from facematch_contract.cassette import CassetteEntry, cassette_key, read_entries
+from facematch_contract.operation import CORRELATION_HEADER
 
 from .errors import ApiError, ErrorKind
 from .form import Form
 
 #: Recorded headers the mock's own layers set again (correlation id, CORS).
-OWN_HEADERS = ("x-correlation-id", "access-control-")
+OWN_HEADERS = (CORRELATION_HEADER.lower(), "access-control-")
 
 
 @dataclass(frozen=True)

@@ -82,10 +82,6 @@ class Sequence:
     header: str | None = None
     after_last: AfterLast = AfterLast.STAY
 
-    @property
-    def key_source(self) -> str:
-        return f"header:{self.header}" if self.header else UNIQUE_ID
-
     def step_at(self, position: int) -> Step:
         """The step for a key's ``position``-th call (0-based)."""
         if position < len(self.steps):

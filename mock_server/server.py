@@ -15,12 +15,13 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import h11
-from gunicorn.app.base import BaseApplication
-from gunicorn.workers.base import Worker
+from flask import Flask
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # gunicorn ships no type hints (no py.typed)
+from gunicorn.workers.base import Worker  # type: ignore[import-untyped]  # gunicorn ships no type hints (no py.typed)
 
 from facematch_contract.operation import OPERATION_PATH
 
@@ -42,8 +43,8 @@ TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024
 WORKER_CLASS = "mock_server.server.BufferingWorker"
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+class GunicornServer(BaseApplication):  # type: ignore[misc]  # an untyped base class (gunicorn)
+    def __init__(self, settings: Settings, options: dict[str, object]) -> None:
         self.settings = settings
         self.options = options
         super().__init__()
@@ -53,7 +54,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             if value is not None and key in self.cfg.settings:
                 self.cfg.set(key.lower(), value)
 
-    def load(self) -> Any:
+    def load(self) -> Flask:
         return create_app(self.settings)
 
 
@@ -91,7 +92,7 @@ def tune_malloc() -> None:
         return
 
 
-def token_precheck(app: Any) -> Any:
+def token_precheck(app: Flask) -> Callable[[h11.Request], ApiError | None]:
     """What the app answers from the headers alone, for ``Expect: 100-continue``: the
     operation and ``POST /bulk`` authenticate before reading the body (with the app's own
     authenticator), so a missing or bad token is refused before the client sends its photos."""
@@ -113,7 +114,7 @@ def token_precheck(app: Any) -> Any:
     return precheck
 
 
-class BufferingWorker(Worker):  # type: ignore[misc]
+class BufferingWorker(Worker):  # type: ignore[misc]  # an untyped base class (gunicorn)
     """A gunicorn worker whose connections are read by an asyncio loop; the app runs in
     ``threads`` pool threads on complete requests only."""
 

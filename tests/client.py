@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-OPERATION = "/advanced_facematch"
+from facematch_contract.operation import OPERATION_PATH as OPERATION
 
 
 def post(

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
-import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-from urllib3.exceptions import InsecureRequestWarning
+from mock_server.launch import free_port, serve, stop_process_group
 
-from mock_server.launch import free_port, stop_process_group
+# free_port and stop_process_group are the tests' names for them too.
+__all__ = ["ROOT", "LiveServer", "free_port", "start_live_server", "start_server", "stop_process_group"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,44 +39,9 @@ def start_live_server(
     Two workers unless ``--workers`` is given. The server's output goes to a temporary log
     that is printed if it fails to start.
     """
-    port = free_port()
     args = list(cli_args)
     if "--workers" not in args:
         args += ["--workers", "2"]
-    command = [sys.executable, "-m", "facematch", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    log = tempfile.NamedTemporaryFile(prefix="facematch-server-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    scheme = "https" if {"--certfile", "--tls-self-signed"} & set(args) else "http"
-    base_url = f"{scheme}://127.0.0.1:{port}"
-    try:
-        _wait_ready(base_url, process, Path(log.name), ready_timeout)
-        yield LiveServer(base_url, process.pid, Path(log.name))
-    finally:
-        stop_process_group(process)
-        log.close()
-        os.unlink(log.name)
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            # Readiness only: a TLS server's certificate is checked by the tests themselves.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", InsecureRequestWarning)
-                ready = requests.get(base_url + "/healthz", timeout=1, verify=False).status_code == 200
-            if ready:
-                return
-        except requests.RequestException:  # not listening yet, or too busy to answer in time
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not answer /healthz within {timeout}s:\n{log.read_text()}")
+    with tempfile.NamedTemporaryFile(prefix="facematch-server-", suffix=".log") as log:
+        with serve(*args, cwd=ROOT, env=env, log=log, ready_timeout=ready_timeout) as server:
+            yield LiveServer(server.url, server.process.pid, Path(log.name))

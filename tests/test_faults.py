@@ -19,6 +19,7 @@ from werkzeug.test import EnvironBuilder
 
 from contract_tests.st_hooks import drop_mock_extensions
 from facematch_contract import SPEC_PATH
+from facematch_contract.operation import OPERATION_PATH as OPERATION
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.faults import (
@@ -42,7 +43,6 @@ from mock_server.steering import PLAIN, Steering, combine, from_prefer
 from .conftest import fixture_path
 
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
-OPERATION = "/advanced_facematch"
 
 
 @pytest.fixture(scope="module")

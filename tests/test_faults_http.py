@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from facematch_contract.operation import OPERATION_PATH as OPERATION
+
 from .client import image_files
 from .conftest import fixture_path
 from .live import ROOT, start_live_server, start_server
@@ -23,7 +25,6 @@ from .raw_http import address, connect, multipart, post_bytes, read_answer
 
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
 BODY, CONTENT_TYPE = multipart([("image1", "image1.jpg", FACE)])
-OPERATION = "/advanced_facematch"
 
 
 @pytest.fixture(scope="module")

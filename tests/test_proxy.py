@@ -36,6 +36,7 @@ import requests
 from PIL import Image
 
 from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import OPERATION_PATH as OPERATION
 from facematch_contract.rules import RULE_IDS
 from facematch_contract.tokens import mint_token
 from facematch_proxy.multipart import FormScanner
@@ -46,7 +47,6 @@ from .live import ROOT, start_server
 from .shared_data import FACES, MODELS
 from .test_kit_broken_servers import BREAKAGES, BrokenProxy
 
-OPERATION = "/advanced_facematch"
 VIOLATION = "X-Contract-Violation"
 #: A gateway credential some deployments add: forwarded, never shown in a report.
 API_KEY = "gateway-key-5f2d9c"

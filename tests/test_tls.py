@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from facematch_contract.operation import OPERATION_PATH as OPERATION
 from mock_server.tls import TlsFiles, make_self_signed
 
 from .client import image_files
@@ -21,7 +22,6 @@ from .live import ROOT, LiveServer, start_live_server
 from .raw_http import address
 
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
-OPERATION = "/advanced_facematch"
 
 
 @pytest.fixture(scope="module")

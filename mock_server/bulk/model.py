@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+
+from facematch_contract.timestamps import utc_timestamp
 
 
 class JobStatus(Enum):
@@ -32,12 +33,6 @@ class JobStatus(Enum):
     def shown(self) -> str:
         """The status a client sees (openapi.yaml: queued, running, done or failed)."""
         return JobStatus.QUEUED.value if self is JobStatus.RECEIVING else self.value
-
-
-def utc_text(seconds: float) -> str:
-    """A moment (seconds since the epoch) as the job record writes it: UTC, milliseconds, Z."""
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,7 @@ class JobRecord:
         return dataclasses.replace(self, status=JobStatus.QUEUED, cases=CaseCounts(total, 0), errors=refused)
 
     def running(self) -> JobRecord:
-        return dataclasses.replace(self, status=JobStatus.RUNNING, started=utc_text(time.time()))
+        return dataclasses.replace(self, status=JobStatus.RUNNING, started=utc_timestamp(time.time()))
 
     def progressed(self, done: int) -> JobRecord:
         return dataclasses.replace(self, cases=dataclasses.replace(self.cases, done=done))
@@ -99,15 +94,15 @@ class JobRecord:
             status=JobStatus.DONE,
             cases=CaseCounts(total, total, sent, not_sent),
             errors=not_sent,
-            finished=utc_text(now),
+            finished=utc_timestamp(now),
             finished_at=now,
-            expires=utc_text(now + ttl_seconds),
+            expires=utc_timestamp(now + ttl_seconds),
         )
 
     def failed(self, message: str) -> JobRecord:
         now = time.time()
         return dataclasses.replace(
-            self, status=JobStatus.FAILED, message=message, finished=utc_text(now), finished_at=now
+            self, status=JobStatus.FAILED, message=message, finished=utc_timestamp(now), finished_at=now
         )
 
     def expired(self, ttl_seconds: int) -> bool:
@@ -148,4 +143,4 @@ class JobRecord:
 
 def new_record(job_id: str, subject: str, worker: int) -> JobRecord:
     """A job whose upload is arriving."""
-    return JobRecord(job_id, JobStatus.RECEIVING, subject, worker, created=utc_text(time.time()))
+    return JobRecord(job_id, JobStatus.RECEIVING, subject, worker, created=utc_timestamp(time.time()))

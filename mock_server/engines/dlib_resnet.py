@@ -104,7 +104,7 @@ class _Reader:
     def alias_shape(self) -> tuple[int, int, int, int]:
         if self.integer() != 1:
             raise self.fail("unsupported alias tensor version")
-        return tuple(self.integer() for _ in range(4))  # type: ignore[return-value]
+        return self.integer(), self.integer(), self.integer(), self.integer()
 
     def expect(self, value: int, what: str) -> None:
         found = self.integer()
@@ -240,7 +240,8 @@ class _Conv:
         rows, cols = patches.shape[:2]
         out = patches.reshape(rows * cols, -1) @ self.matrix
         out += self.bias
-        return out.reshape(rows, cols, -1)
+        result: np.ndarray = out.reshape(rows, cols, -1)
+        return result
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,8 @@ class FaceResNet:
         for block in self._blocks:
             x = block(x)
         pooled = x.mean(axis=(0, 1), dtype=np.float32)
-        return (pooled @ self._fc).astype(np.float64)
+        embedding: np.ndarray = (pooled @ self._fc).astype(np.float64)
+        return embedding
 
 
 def _assemble(layers: list[_Layer], name: str) -> tuple[_Conv, int, list[_Block], np.ndarray]:
@@ -352,7 +354,8 @@ def _windows(x: np.ndarray, size: int, stride: int) -> np.ndarray:
 def _add_zero_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b over the larger of the two shapes, missing entries counting as zero (dlib's add_prev)."""
     if a.shape == b.shape:
-        return a + b
+        total: np.ndarray = a + b
+        return total
     shape = tuple(max(p, q) for p, q in zip(a.shape, b.shape, strict=True))
     out = np.zeros(shape, dtype=np.float32)
     out[: a.shape[0], : a.shape[1], : a.shape[2]] += a

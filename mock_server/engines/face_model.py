@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 try:
-    import dlib
+    import dlib  # type: ignore[import-untyped]  # dlib-bin ships no type hints
     import numpy as np
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise RuntimeError(
@@ -168,11 +168,12 @@ class FaceModel:
 
 
 def _outside_share(rect: dlib.rectangle, width: int, height: int) -> float:
-    rect_w, rect_h = rect.right() - rect.left() + 1, rect.bottom() - rect.top() + 1
+    left, top, right, bottom = int(rect.left()), int(rect.top()), int(rect.right()), int(rect.bottom())
+    rect_w, rect_h = right - left + 1, bottom - top + 1
     if rect_w <= 0 or rect_h <= 0:
         return 1.0
-    cut_x = max(0, -rect.left()) + max(0, rect.right() + 1 - width)
-    cut_y = max(0, -rect.top()) + max(0, rect.bottom() + 1 - height)
+    cut_x = max(0, -left) + max(0, right + 1 - width)
+    cut_y = max(0, -top) + max(0, bottom + 1 - height)
     return max(cut_x / rect_w, cut_y / rect_h)
 
 

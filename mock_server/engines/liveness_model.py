@@ -28,7 +28,7 @@ from pathlib import Path
 
 try:
     import numpy as np
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]  # onnxruntime ships no type hints (no py.typed)
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise RuntimeError(
         f"real-model mode needs numpy and onnxruntime ({exc.name} is missing): "
@@ -121,13 +121,15 @@ def resize_bilinear(patch: np.ndarray, size: int) -> np.ndarray:
     bottom = src[y1][:, x0] * (1 - fx) + src[y1][:, x1] * fx
     out = top * (1 - fy) + bottom * fy
     # OpenCV hands back uint8 for uint8 input: round like it does.
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    rounded: np.ndarray = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return rounded
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return probabilities
 
 
 class LivenessModel:

@@ -27,6 +27,7 @@ logistic map of the distance centred on the threshold (50 there), see
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import io
 import logging
 import math
@@ -38,12 +39,12 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 try:
     import numpy as np
     from PIL import Image, ImageOps
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # threadpoolctl ships no type hints
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise RuntimeError(
         f"real-model mode needs numpy, Pillow and threadpoolctl ({exc.name} is missing): "
@@ -112,7 +113,7 @@ class ImageAnalysis:
     #: Chosen face (x, y, w, h) in the analysis image, and that image's size (w, h).
     box: tuple[int, int, int, int]
     size: tuple[int, int]
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,12 @@ def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 def decode_rgb(data: bytes, max_side: int) -> Image.Image:
     """Decode once: EXIF orientation applied, RGB, longest side at most ``max_side``."""
-    image = Image.open(io.BytesIO(data))
-    width, height = image.size
-    if image.format == "JPEG" and max(width, height) > max_side:
+    opened = Image.open(io.BytesIO(data))
+    width, height = opened.size
+    if opened.format == "JPEG" and max(width, height) > max_side:
         # DCT scaling to the smallest 1/2, 1/4 or 1/8 that is still >= the target.
-        image.draft("RGB", _scaled_size(width, height, max_side))
-    image = ImageOps.exif_transpose(image)
+        opened.draft("RGB", _scaled_size(width, height, max_side))
+    image: Image.Image = ImageOps.exif_transpose(opened)
     if image.mode != "RGB":
         image = image.convert("RGB")
     if max(image.size) > max_side:
@@ -293,7 +294,7 @@ class _Helper:
         assert self._ready is not None
         self._ready.result(timeout=timeout)
 
-    def submit(self, field_name: str, data: bytes, want_embedding: bool) -> Future | None:
+    def submit(self, field_name: str, data: bytes, want_embedding: bool) -> Future[ImageAnalysis | ImageFailure] | None:
         """Queue a photo; None when the helper is not usable right now (caller does it)."""
         with self._lock:
             if self._pool is None or self._ready is None or not self._ready.done():
@@ -362,7 +363,7 @@ class RealEngine:
 
     def evaluate(self, image1: CheckedImage, image2: CheckedImage | None) -> Outcome:
         want_embedding = image2 is not None
-        pending: Future | None = None
+        pending: Future[ImageAnalysis | ImageFailure] | None = None
         if image2 is not None and self._helper is not None:
             pending = self._helper.submit(image2.field, image2.data, want_embedding)
         first = self.analyser.analyse(image1.field, image1.data, want_embedding)
@@ -389,7 +390,7 @@ class RealEngine:
         return Outcome(image1=live1, image2=live2, match=match)
 
     def _collect(
-        self, pending: Future | None, image: CheckedImage, want_embedding: bool
+        self, pending: Future[ImageAnalysis | ImageFailure] | None, image: CheckedImage, want_embedding: bool
     ) -> ImageAnalysis | ImageFailure:
         if pending is not None:
             try:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, request, send_from_directory, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from facematch_bulk import archive as bulk_rules
 from facematch_contract.operation import CORRELATION_HEADER, DEV_JWT_SECRET, OPERATION_PATH
@@ -158,6 +159,17 @@ def _javascript_pattern(pattern: str) -> str:
     return pattern.replace("(?P<", "(?<")
 
 
+def _to_page() -> WerkzeugResponse:
+    return redirect(f"{request.script_root}/playground/", code=302)
+
+
+def _static_file(name: str) -> Response:
+    """A file of the page, revalidated on every load (the page and the server change together)."""
+    response = send_from_directory(STATIC_DIR, name, max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 def create_playground_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("playground", __name__)
     settings = ctx.settings
@@ -170,22 +182,18 @@ def create_playground_blueprint(ctx: MockContext) -> Blueprint:
         return response
 
     @blueprint.get("/")
-    def root() -> Response:
-        return redirect(f"{request.script_root}/playground/", code=302)
+    def root() -> WerkzeugResponse:
+        return _to_page()
 
     @blueprint.get("/playground/")
-    def page() -> Response:
+    def page() -> WerkzeugResponse:
         if not request.path.endswith("/"):  # the url map matches /playground as well
-            return redirect(f"{request.script_root}/playground/", code=302)
-        response = send_from_directory(STATIC_DIR, PAGE, max_age=0)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+            return _to_page()
+        return _static_file(PAGE)
 
     @blueprint.get("/playground/static/<path:name>")
     def asset(name: str) -> Response:
-        response = send_from_directory(STATIC_DIR, name, max_age=0)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        return _static_file(name)
 
     @blueprint.get("/playground/config.json")
     def config() -> Response:
