@@ -25,14 +25,14 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import jwt
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected
 
-from facematch_contract.operation import OPERATION_PATH
+from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
+from facematch_contract.timestamps import utc_timestamp
 
 from .answer import build
 from .auth import LEEWAY_SECONDS, Authenticator, in_process
@@ -127,7 +127,7 @@ class Operation:
         if not in_process(request.environ):
             self.tokens.verify(request.headers.get("Authorization"))
         if state.correlation_problem:
-            raise ApiError(ErrorKind.INVALID_HEADER, {"field": "X-Correlation-ID", "reason": state.correlation_problem})
+            raise ApiError(ErrorKind.INVALID_HEADER, {"field": CORRELATION_HEADER, "reason": state.correlation_problem})
 
     def read_form(self) -> Form:
         """The form, read with limits and checked against the contract; a body declared
@@ -173,7 +173,7 @@ class Operation:
         A seeded fault policy draws by the client's correlation id, else the request number."""
         if not layers and all(layer == PLAIN for layer in explicit):
             return PLAIN
-        key = request.headers.get("X-Correlation-ID") or f"#{number}"
+        key = request.headers.get(CORRELATION_HEADER) or f"#{number}"
         return combine(explicit, layers, key, self.rng)
 
     def sequence_steering(
@@ -387,7 +387,7 @@ def _entry(ctx: MockContext, status: int, state: RequestState) -> JournalEntry:
         )
     fault = state.fault
     return JournalEntry(
-        time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        time=utc_timestamp(),
         method=request.method,
         path=request.path,
         status=status,

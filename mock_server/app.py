@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from facematch_contract.operation import CORRELATION_HEADER
+
 from .api import create_api_blueprint
 from .auth import Authenticator
 from .bulk.blueprint import create_bulk_blueprint
@@ -33,7 +35,6 @@ from .spec import Contract
 from .state import StoreUnavailable, open_store
 
 log = logging.getLogger("facematch")
-CORRELATION_HEADER = "X-Correlation-ID"
 #: The key of the app's MockContext in ``app.extensions`` (read through :func:`mock_context`).
 EXTENSION = "facematch_mock"
 JSON = "application/json"
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(create_playground_blueprint(ctx))
     install_error_handlers(app)
     if settings.prefix:
+        # Wrapping wsgi_app is how Flask documents WSGI middleware; mypy sees a method replaced.
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.prefix)  # type: ignore[method-assign]
     return app
 

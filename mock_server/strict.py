@@ -13,6 +13,8 @@ from flask import Flask, Request, Response, request
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from facematch_contract.operation import CORRELATION_HEADER, VIOLATION_HEADER
+
 from .form import Form
 from .request_state import request_state
 from .spec import Contract
@@ -87,7 +89,7 @@ def install_strict(app: Flask, contract: Contract) -> None:
             problems += rule_problems(request, response, state.form)
         if problems:
             log.error("contract violation on %s %s: %s", request.method, request.path, " | ".join(problems))
-            response.headers["X-Contract-Violation"] = ",".join(sorted({p.split(":", 1)[0] for p in problems}))
+            response.headers[VIOLATION_HEADER] = ",".join(sorted({p.split(":", 1)[0] for p in problems}))
         return response
 
 
@@ -103,7 +105,7 @@ def rule_problems(request: Request, response: Response, form: Form | None) -> li
         request_headers=dict(request.headers),
         parts=parts,
         sent_image2=form is not None and form.image2 is not None,
-        sent_correlation_id=request.headers.get("X-Correlation-ID"),
+        sent_correlation_id=request.headers.get(CORRELATION_HEADER),
         status=response.status_code,
         response_headers=dict(response.headers),
         body=response.get_data(),

@@ -227,6 +227,7 @@ class EmbeddedStore:
         stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
         cached = self._cache.get(file)
         if cached is not None and cached[0] == stamp:
+            # The cache holds each file's parsed document, whose type its parse function fixed.
             return cached[1]  # type: ignore[return-value]
         try:
             with open(path, "rb") as document:
