@@ -29,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from facematch_contract.operation import DEV_JWT_SECRET
+from facematch_contract.operation import DEV_JWT_SECRET, OPERATION_PATH
 from facematch_contract.tokens import mint_token
 from mock_server.cli import default_threads, default_workers
 from mock_server.launch import free_port, stop_process_group
@@ -39,7 +39,6 @@ from .images import CONTENT_TYPE, build_bodies, build_images
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "post.lua"
 RESULTS = ROOT / "bench" / "results"
-OPERATION = "/advanced_facematch"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Targets the issue sets for the two-70 KB scenario (2-core machine, c=16).
@@ -245,7 +244,7 @@ def run_wrk(
         "10s",
         "-s",
         str(LUA),
-        f"http://127.0.0.1:{port}{OPERATION}",
+        f"http://127.0.0.1:{port}{OPERATION_PATH}",
         "--",
         str(body_file),
         str(expect),
@@ -373,7 +372,7 @@ def startup(name: str, command: list[str], workdir: Path, body: bytes, token: st
         server.start()
         try:
             figures.healthz_s.append(server.wait_healthy())
-            status, answer = request(server.port, "POST", OPERATION, body, headers)
+            status, answer = request(server.port, "POST", OPERATION_PATH, body, headers)
             if status != 200:
                 raise RuntimeError(f"first POST answered {status}: {answer[:200]!r}")
             figures.first_post_s.append(time.monotonic() - server.spawned)
