@@ -49,7 +49,18 @@ from facematch_contract.operation import (
 from mock_server.auth import LEEWAY_SECONDS
 from mock_server.config import Settings
 from mock_server.errors import ERRORS
+from mock_server.faults import (
+    _Z99,
+    DEFAULT_HANG_MS,
+    DEFAULT_SLOW_MS,
+    MAX_DELAY_MS,
+    Fault,
+    http_answer,
+    parse_delay,
+    parse_duration_ms,
+)
 from mock_server.fixtures import FixtureIndex
+from mock_server.http_front import SLOW_PIECES
 from mock_server.scenarios import QUERY_PARAMETER
 from mock_server.spec import Contract, describe
 from mock_server.uploads import TEXT_FIELD_LIMIT
@@ -73,6 +84,54 @@ class StringCheck:
 
 def string_checks(schema: dict) -> list[StringCheck]:
     return [StringCheck(key, schema[key], describe(key, schema[key])) for key in schema if key in STRING_KEYWORDS]
+
+
+#: Values that make each check of ``parse_delay`` / ``parse_duration_ms`` fail, by the
+#: name the handlers use for that check; the messages are read from the functions.
+DELAY_PROBES = {"format": "x", "range": "5-1", "max": f"{MAX_DELAY_MS + 1}", "tail": "tail:5"}
+FAULT_MS_PROBE = "x"
+
+
+def failure_template(parse: object, probe: str) -> str:
+    """The ValueError message ``parse(probe)`` raises, as a template with ``{text!r}`` where
+    the probe's repr was (braces escaped as str.format wants them)."""
+    assert callable(parse)
+    try:
+        parse(probe)
+    except ValueError as error:
+        message = str(error).replace("{", "{{").replace("}", "}}")
+    else:
+        raise AssertionError(f"{probe!r} was accepted")
+    assert message.count(repr(probe)) == 1, message
+    return message.replace(repr(probe), "{text!r}")
+
+
+def fault_data() -> dict[str, object]:
+    """What the handlers need to carry out ``Prefer: fault=`` and ``delay=`` as the mock does."""
+    http = {}
+    for fault in Fault:
+        if fault.socket_level:
+            continue
+        answer = http_answer(fault)
+        http[fault.value] = {
+            "status": answer.status,
+            "contentType": answer.content_type,
+            "body": answer.body.decode("ascii"),
+            "headers": [list(header) for header in answer.headers],
+        }
+    delay_messages = {name: failure_template(parse_delay, probe) for name, probe in DELAY_PROBES.items()}
+    assert len(set(delay_messages.values())) == len(delay_messages)
+    return {
+        "names": [fault.value for fault in Fault],
+        "socketLevel": [fault.value for fault in Fault if fault.socket_level],
+        "http": http,
+        "maxDelayMs": MAX_DELAY_MS,
+        "defaultMs": {Fault.HANG.value: DEFAULT_HANG_MS, Fault.SLOW.value: DEFAULT_SLOW_MS},
+        "slowPieces": SLOW_PIECES,
+        "z99": _Z99,
+        "delayMessages": delay_messages,
+        "faultMsMessage": failure_template(parse_duration_ms, FAULT_MS_PROBE),
+    }
 
 
 def ts_const(name: str, value: object, type_note: str = "") -> str:
@@ -138,6 +197,11 @@ def data_module(contract: Contract, fixtures: FixtureIndex) -> str:
         ts_const("FIXTURES", fixture_table),
         "/** The mock's error table: status and message template (Python str.format syntax). */\n",
         ts_const("ERRORS", messages),
+        (
+            "/** Faults and delays on request (mock_server/faults.py): the HTTP-level answers, the\n"
+            " * bounds and defaults, and the messages of bad values (Python str.format syntax). */\n"
+        ),
+        ts_const("FAULTS", fault_data()),
         "export type ErrorKindName = keyof typeof ERRORS;\n",
         "export type ScenarioName = keyof typeof EXAMPLES;\n",
     ]

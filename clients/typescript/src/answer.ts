@@ -5,6 +5,13 @@
  * correlation id header, the form (multipart, known and single fields, image1 present, text
  * fields valid), then a named example when one was asked for, else the image checks and the
  * canned engine. What cannot be reproduced without decoding images is listed in README.md.
+ *
+ * Faults and delays sit where the mock has them: the request's `Prefer: fault=`, `fault-ms=`
+ * and `delay=` are read after the token and correlation-id checks (a bad value is a 422);
+ * an HTTP-level fault (503, 429, 502, 504) then answers at once, before the form is read; a
+ * socket-level one lets the request run and is handed, with the delay, to the handler that
+ * delivers the answer (handlers.ts). A refusal that comes before the `Prefer` header is read
+ * (401, a bad correlation id, a bad `Prefer` value) is delayed by the default latency only.
  */
 
 import { authProblem, type AuthOptions } from "./auth.js";
@@ -16,12 +23,30 @@ import {
   ERRORS,
   EXAMPLE_QUERY_PARAMETER,
   EXAMPLES,
+  FAULTS,
   LIMITS,
   REQUIRED_FIELDS,
   TEXT_FIELDS,
   type ErrorKindName,
   type ScenarioName,
 } from "./contract-data.js";
+import {
+  BadValue,
+  chooseFault,
+  defaultDurationMs,
+  drawDelayMs,
+  faultNamed,
+  isSocketLevel,
+  parseDelay,
+  parseDurationMs,
+  pyStrip,
+  PLAIN,
+  type Delay,
+  type FaultName,
+  type FaultPolicy,
+  type SocketFaultName,
+  type Steering,
+} from "./faults.js";
 import { pyDumps, pyFormat, type PyJson } from "./pyjson.js";
 
 export interface Answer {
@@ -145,7 +170,7 @@ function parsePrefer(header: string | null): Map<string, string> {
   for (const item of (header ?? "").replace(/;/g, ",").split(",")) {
     const at = item.indexOf("=");
     if (at >= 0) {
-      preferences.set(item.slice(0, at).trim().toLowerCase(), item.slice(at + 1).trim().replace(/^"+|"+$/g, ""));
+      preferences.set(pyStrip(item.slice(0, at)).toLowerCase(), pyStrip(item.slice(at + 1)).replace(/^"+|"+$/g, ""));
     }
   }
   return preferences;
@@ -232,20 +257,112 @@ async function respond(request: Request): Promise<{ status: number; body: string
   return { status: 200, body: pyDumps(build({ image1: first, second: { image2: secondLiveness, match } })) };
 }
 
-/** Answers one POST to the operation: status, exact body text and the correlation id to echo. */
-export async function answer(request: Request, auth: AuthOptions = {}): Promise<Answer> {
+/** What a handler's options add to every request, like the mock's command line. */
+export interface Settings {
+  readonly auth?: AuthOptions;
+  /** Every answer's latency, refusals included (`--latency`). */
+  readonly latency?: Delay | null;
+  /** Random faults (`--faults`, `--fault-rate`, `--fault-seed`). */
+  readonly policy?: FaultPolicy | null;
+  /** The next request number (1, 2, ...), the key of a seeded draw without a correlation id. */
+  readonly nextCall?: () => number;
+}
+
+/** An answer with what is to be done to its delivery. */
+export interface Delivery extends Answer {
+  readonly contentType: string;
+  /** Headers besides Content-Type and the correlation id (Retry-After). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** A socket-level fault to carry out instead of a plain delivery, with its duration. */
+  readonly fault: SocketFaultName | null;
+  readonly faultMs: number;
+  /** How long to wait before delivering (or before carrying out the fault), drawn once. */
+  readonly delayMs: number;
+}
+
+const JSON_TYPE = "application/json";
+
+/** `mock_server.steering.from_prefer`: the request's own layer; a 422 on a value it cannot use. */
+function fromPrefer(preferences: Map<string, string>): Steering {
+  const name = preferences.get("fault");
+  const duration = preferences.get("fault-ms");
+  const spec = preferences.get("delay");
+  if (name === undefined && duration === undefined && spec === undefined) return PLAIN;
+  let fault: FaultName | null = null;
+  if (name !== undefined) {
+    fault = faultNamed(name);
+    if (fault === null) throw new Refusal("unknown_fault", { name }, { field: "Prefer", available: [...FAULTS.names] });
+  }
+  let faultMs = fault !== null ? defaultDurationMs(fault) : 0;
+  if (duration !== undefined) {
+    const given = parseOrRefuse(() => parseDurationMs(duration), "invalid_fault_ms");
+    if (fault !== null) faultMs = given;
+  }
+  const delay = spec === undefined ? null : parseOrRefuse(() => parseDelay(spec), "invalid_delay");
+  return { fault, faultMs, delay };
+}
+
+function parseOrRefuse<T>(parse: () => T, kind: "invalid_fault_ms" | "invalid_delay"): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof BadValue)) throw error;
+    const params: Params = { reason: error.message };
+    if (kind === "invalid_fault_ms") params.limit = FAULTS.maxDelayMs;
+    throw new Refusal(kind, params, { field: "Prefer" });
+  }
+}
+
+/** `mock_server.steering.combine` for the two layers the handlers have: the request, then the options. */
+async function combine(own: Steering, settings: Settings, key: string): Promise<Steering> {
+  const delay = own.delay ?? settings.latency ?? null;
+  if (own.fault !== null || !settings.policy) return { fault: own.fault, faultMs: own.faultMs, delay };
+  const fault = await chooseFault(settings.policy, key);
+  return { fault, faultMs: fault !== null ? defaultDurationMs(fault) : 0, delay };
+}
+
+/**
+ * Answers one POST to the operation as the mock's app does, and says how the answer is to be
+ * delivered: after which delay, and spoiled by which socket-level fault.
+ */
+export async function deliver(request: Request, settings: Settings = {}): Promise<Delivery> {
+  const call = settings.nextCall?.() ?? 0;
   const given = request.headers.get(CORRELATION_HEADER);
   const problem = given !== null ? correlationProblem(given) : null;
   const correlationId = given && !problem ? given : newCorrelationId();
+  const key = given || `#${call}`;
+  let steering: Steering | null = null;
+  let built: { status: number; body: string; contentType: string; headers: ReadonlyArray<readonly [string, string]> };
   try {
-    const refused = await authProblem(request.headers.get("Authorization"), auth);
+    const refused = await authProblem(request.headers.get("Authorization"), settings.auth ?? {});
     if (refused !== null) throw new Refusal(refused);
     if (problem !== null) throw new Refusal("invalid_header", { field: CORRELATION_HEADER, reason: problem });
-    const length = Number(request.headers.get("Content-Length") ?? "NaN");
-    if (length > LIMITS.maxBodyBytes) throw new Refusal("body_too_large", { size: length, limit: LIMITS.maxBodyBytes });
-    return { ...(await respond(request)), correlationId };
+    steering = await combine(fromPrefer(parsePrefer(request.headers.get("Prefer"))), settings, key);
+    if (steering.fault !== null && !isSocketLevel(steering.fault)) {
+      const fault = FAULTS.http[steering.fault];
+      built = { status: fault.status, body: fault.body, contentType: fault.contentType, headers: fault.headers };
+    } else {
+      const length = Number(request.headers.get("Content-Length") ?? "NaN");
+      if (length > LIMITS.maxBodyBytes) throw new Refusal("body_too_large", { size: length, limit: LIMITS.maxBodyBytes });
+      built = { ...(await respond(request)), contentType: JSON_TYPE, headers: [] };
+    }
   } catch (error) {
-    if (error instanceof Refusal) return { status: error.status, body: error.body(), correlationId };
-    throw error;
+    if (!(error instanceof Refusal)) throw error;
+    built = { status: error.status, body: error.body(), contentType: JSON_TYPE, headers: [] };
   }
+  // A call refused before its own orders were read is delayed by the default latency only.
+  const orders = steering ?? { ...PLAIN, delay: settings.latency ?? null };
+  const fault = orders.fault !== null && isSocketLevel(orders.fault) ? orders.fault : null;
+  const delayMs = orders.delay !== null ? drawDelayMs(orders.delay) : 0;
+  return { ...built, correlationId, fault, faultMs: fault !== null ? orders.faultMs : 0, delayMs };
+}
+
+/**
+ * Answers one POST to the operation: status, exact body text and the correlation id to echo.
+ * This is the answer the mock's app builds (and journals): an HTTP-level fault's answer when
+ * one was asked for, else the answer a socket-level fault would spoil; no delay is waited.
+ */
+export async function answer(request: Request, auth: AuthOptions = {}): Promise<Answer> {
+  const { status, body, correlationId } = await deliver(request, { auth });
+  return { status, body, correlationId };
 }

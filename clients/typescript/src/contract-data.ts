@@ -430,5 +430,77 @@ export const ERRORS = {
     "template": "request could not be processed"
   }
 } as const;
+/** Faults and delays on request (mock_server/faults.py): the HTTP-level answers, the
+ * bounds and defaults, and the messages of bad values (Python str.format syntax). */
+export const FAULTS = {
+  "names": [
+    "503",
+    "429",
+    "502",
+    "504",
+    "reset",
+    "empty",
+    "truncated",
+    "hang",
+    "slow"
+  ],
+  "socketLevel": [
+    "reset",
+    "empty",
+    "truncated",
+    "hang",
+    "slow"
+  ],
+  "http": {
+    "503": {
+      "status": 503,
+      "contentType": "application/json",
+      "body": "{\"msg\":\"service unavailable (injected fault 503)\"}",
+      "headers": [
+        [
+          "Retry-After",
+          "2"
+        ]
+      ]
+    },
+    "429": {
+      "status": 429,
+      "contentType": "application/json",
+      "body": "{\"msg\":\"too many requests (injected fault 429)\"}",
+      "headers": [
+        [
+          "Retry-After",
+          "2"
+        ]
+      ]
+    },
+    "502": {
+      "status": 502,
+      "contentType": "text/html",
+      "body": "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>gateway (facematch mock fault)</center>\r\n</body>\r\n</html>\r\n",
+      "headers": []
+    },
+    "504": {
+      "status": 504,
+      "contentType": "text/html",
+      "body": "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n<center><h1>504 Gateway Time-out</h1></center>\r\n<hr><center>gateway (facematch mock fault)</center>\r\n</body>\r\n</html>\r\n",
+      "headers": []
+    }
+  },
+  "maxDelayMs": 60000,
+  "defaultMs": {
+    "hang": 30000,
+    "slow": 5000
+  },
+  "slowPieces": 50,
+  "z99": 2.3263478740408408,
+  "delayMessages": {
+    "format": "delay must be MS, LOW-HIGH or tail:MEDIAN-P99 in milliseconds, not {text!r}",
+    "range": "delay range must satisfy 0 <= LOW <= HIGH, not {text!r}",
+    "max": "delay may be at most 60000 ms, not {text!r}",
+    "tail": "a long-tail delay needs both a median and a 99th percentile (tail:MEDIAN-P99), not {text!r}"
+  },
+  "faultMsMessage": "fault-ms must be a whole number of milliseconds from 0 to 60000, not {text!r}"
+} as const;
 export type ErrorKindName = keyof typeof ERRORS;
 export type ScenarioName = keyof typeof EXAMPLES;
