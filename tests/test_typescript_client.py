@@ -227,3 +227,29 @@ def test_linters_are_clean(tmp_path: Path) -> None:
     )
     findings = [f for f in json.loads(report.read_text()) if f["severity"] <= 1]  # 0 error, 1 warning
     assert findings == [], findings
+
+
+#: The seeded random faults both the mock (command line) and the handlers (options) are given.
+SEEDED_FAULTS = ("503,429,502,reset", "0.5", "7")
+
+
+def test_msw_faults_and_delays_match_the_mock() -> None:
+    """``Prefer: fault=``/``fault-ms=``/``delay=`` and seeded random faults: the handlers
+    against a plain mock and against one started with ``--faults --fault-rate --fault-seed``
+    on one worker (so that requests without a correlation id are keyed by their number)."""
+    faults, rate, seed = SEEDED_FAULTS
+    seeded_args = ("--faults", faults, "--fault-rate", rate, "--fault-seed", seed, "--workers", "1")
+    with start_server() as url, start_server(*seeded_args) as seeded_url:
+        output = node_test(
+            "test/faults.test.ts",
+            {
+                "FACEMATCH_MOCK_URL": url,
+                "FACEMATCH_SEEDED_MOCK_URL": seeded_url,
+                "FACEMATCH_SEEDED_FAULTS": faults,
+                "FACEMATCH_SEEDED_RATE": rate,
+                "FACEMATCH_SEEDED_SEED": seed,
+                "FACEMATCH_TOKEN": mint_token(DEV_JWT_SECRET),
+                "FACEMATCH_FIXTURES_DIR": str(ROOT / "fixtures"),
+            },
+        )
+    assert re.search(r"^ℹ pass [1-9]", output, re.M) and re.search(r"^ℹ fail 0$", output, re.M), output
