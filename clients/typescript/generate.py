@@ -55,9 +55,11 @@ from mock_server.faults import (
     DEFAULT_SLOW_MS,
     MAX_DELAY_MS,
     Fault,
+    FaultPolicy,
     http_answer,
     parse_delay,
     parse_duration_ms,
+    parse_faults,
 )
 from mock_server.fixtures import FixtureIndex
 from mock_server.http_front import SLOW_PIECES
@@ -92,9 +94,10 @@ DELAY_PROBES = {"format": "x", "range": "5-1", "max": f"{MAX_DELAY_MS + 1}", "ta
 FAULT_MS_PROBE = "x"
 
 
-def failure_template(parse: object, probe: str) -> str:
-    """The ValueError message ``parse(probe)`` raises, as a template with ``{text!r}`` where
-    the probe's repr was (braces escaped as str.format wants them)."""
+def failure_template(parse: object, probe: object, shown: str | None = None, field: str = "{text!r}") -> str:
+    """The ValueError message ``parse(probe)`` raises, as a template with ``field`` where
+    ``shown`` (the probe's repr by default; "": nothing) was (braces escaped as str.format
+    wants them)."""
     assert callable(parse)
     try:
         parse(probe)
@@ -102,8 +105,11 @@ def failure_template(parse: object, probe: str) -> str:
         message = str(error).replace("{", "{{").replace("}", "}}")
     else:
         raise AssertionError(f"{probe!r} was accepted")
-    assert message.count(repr(probe)) == 1, message
-    return message.replace(repr(probe), "{text!r}")
+    shown = repr(probe) if shown is None else shown
+    if not shown:
+        return message  # nothing of the probe's in it
+    assert message.count(shown) == 1, message
+    return message.replace(shown, field)
 
 
 def fault_data() -> dict[str, object]:
@@ -131,6 +137,12 @@ def fault_data() -> dict[str, object]:
         "z99": _Z99,
         "delayMessages": delay_messages,
         "faultMsMessage": failure_template(parse_duration_ms, FAULT_MS_PROBE),
+        # The sentences of bad --faults / --fault-rate values, for the handlers' options.
+        "optionMessages": {
+            "unknown": failure_template(parse_faults, "zz-probe", "zz-probe", "{names}"),
+            "none": failure_template(parse_faults, ",", ""),
+            "rate": failure_template(lambda rate: FaultPolicy(rate, (Fault.UNAVAILABLE,)), 1.5, "1.5", "{rate}"),
+        },
     }
 
 

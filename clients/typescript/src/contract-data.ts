@@ -500,7 +500,12 @@ export const FAULTS = {
     "max": "delay may be at most 60000 ms, not {text!r}",
     "tail": "a long-tail delay needs both a median and a 99th percentile (tail:MEDIAN-P99), not {text!r}"
   },
-  "faultMsMessage": "fault-ms must be a whole number of milliseconds from 0 to 60000, not {text!r}"
+  "faultMsMessage": "fault-ms must be a whole number of milliseconds from 0 to 60000, not {text!r}",
+  "optionMessages": {
+    "unknown": "unknown fault {names}: choose from 503, 429, 502, 504, reset, empty, truncated, hang, slow",
+    "none": "unknown fault (none given): choose from 503, 429, 502, 504, reset, empty, truncated, hang, slow",
+    "rate": "fault rate must be from 0 to 1, not {rate}"
+  }
 } as const;
 export type ErrorKindName = keyof typeof ERRORS;
 export type ScenarioName = keyof typeof EXAMPLES;

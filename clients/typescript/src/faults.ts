@@ -133,10 +133,10 @@ export function faultPolicy(faults: readonly string[] | string, rate: number, se
   const names = (typeof faults === "string" ? faults.split(",") : [...faults]).map(pyStrip).filter((name) => name);
   const known = names.map(faultNamed);
   const unknown = names.filter((_, i) => known[i] === null);
-  if (unknown.length > 0 || names.length === 0) {
-    throw new BadValue(`unknown fault ${unknown.join(", ") || "(none given)"}: choose from ${FAULTS.names.join(", ")}`);
-  }
-  if (!(rate >= 0 && rate <= 1)) throw new BadValue(`fault rate must be from 0 to 1, not ${rate}`);
+  const messages = FAULTS.optionMessages;
+  if (names.length === 0) throw new BadValue(messages.none);
+  if (unknown.length > 0) throw new BadValue(pyFormat(messages.unknown, { names: unknown.join(", ") }));
+  if (!(rate >= 0 && rate <= 1)) throw new BadValue(pyFormat(messages.rate, { rate }));
   if (seed !== null && !Number.isSafeInteger(seed)) throw new BadValue(`fault seed must be a safe integer, not ${seed}`);
   return { rate, faults: known.filter((fault): fault is FaultName => fault !== null), seed };
 }
