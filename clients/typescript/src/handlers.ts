@@ -9,7 +9,8 @@
  * They honour `Prefer: fault=NAME, fault-ms=N, delay=SPEC` as the mock does, as far as MSW
  * can deliver it: the HTTP-level faults byte for byte, `reset`/`empty` as a network error,
  * `hang` as silence for fault-ms then a network error, `slow` as the answer's body streamed
- * over fault-ms, `truncated` as half the body then a stream error (README.md, "Faults").
+ * over fault-ms, `truncated` as half the body then a stream error (README.md, "Faults and
+ * delays").
  */
 
 import { http, HttpResponse, type HttpHandler } from "msw";
