@@ -112,7 +112,7 @@ class DelayKind(Enum):
 
 
 #: z-score of the 99th percentile of the standard normal distribution.
-_Z99 = 2.3263478740408408
+Z99 = 2.3263478740408408
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Delay:
             value = rng.uniform(self.low_ms, self.high_ms)
         else:
             median = max(self.low_ms, 1)
-            sigma = math.log(max(self.high_ms, median) / median) / _Z99
+            sigma = math.log(max(self.high_ms, median) / median) / Z99
             value = rng.lognormvariate(math.log(median), sigma)
         return min(value, float(MAX_DELAY_MS))
 

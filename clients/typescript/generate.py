@@ -50,10 +50,10 @@ from mock_server.auth import LEEWAY_SECONDS
 from mock_server.config import Settings
 from mock_server.errors import ERRORS
 from mock_server.faults import (
-    _Z99,
     DEFAULT_HANG_MS,
     DEFAULT_SLOW_MS,
     MAX_DELAY_MS,
+    Z99,
     Fault,
     FaultPolicy,
     http_answer,
@@ -134,7 +134,7 @@ def fault_data() -> dict[str, object]:
         "maxDelayMs": MAX_DELAY_MS,
         "defaultMs": {Fault.HANG.value: DEFAULT_HANG_MS, Fault.SLOW.value: DEFAULT_SLOW_MS},
         "slowPieces": SLOW_PIECES,
-        "z99": _Z99,
+        "z99": Z99,
         "delayMessages": delay_messages,
         "faultMsMessage": failure_template(parse_duration_ms, FAULT_MS_PROBE),
         # The sentences of bad --faults / --fault-rate values, for the handlers' options.
