@@ -3,9 +3,11 @@
 ``/`` and ``/playground`` redirect to ``/playground/`` (the trailing slash lets the page use
 relative links, so it works under ``--prefix`` too). The page is static; everything it needs
 to know about this server comes from ``/playground/config.json``: the contract's named
-examples, whether a development token may be filled in, the operation paths and the bulk
-naming rules (taken from ``facematch_bulk.archive``, so the browser's archive check applies
-the very rules the server applies).
+examples, whether a development token may be filled in, the operation paths, the faults and
+delay bounds a call may ask for (taken from ``mock_server.faults``, so the page's pickers and
+its delay check follow the server) and the bulk naming rules (taken from
+``facematch_bulk.archive``, so the browser's archive check applies the very rules the server
+applies).
 
 Every answer of this blueprint carries the same security headers. ``connect-src`` allows any
 ``http:``/``https:`` origin on purpose: the page may target another implementation's base
@@ -26,6 +28,7 @@ from facematch_contract.operation import CORRELATION_HEADER, DEV_JWT_SECRET, OPE
 from facematch_contract.tokens import mint_token
 
 from .. import __version__
+from .. import faults as fault_rules
 from ..config import Settings
 from ..context import MockContext
 from ..jsonbody import encode
@@ -97,6 +100,95 @@ class BulkRules:
 
 
 @dataclass(frozen=True)
+class FaultInfo:
+    """A fault the Fault picker offers (``Prefer: fault=NAME``), in the page's words."""
+
+    name: str
+    #: Carried out on the socket (no HTTP answer, or a spoiled one) rather than answered.
+    socket_level: bool
+    #: For a timed fault (``hang``, ``slow``): its duration when no ``fault-ms`` is given.
+    default_ms: int | None
+    #: The picker's option text.
+    label: str
+    #: What happened, in plain words, as the answer panel says it.
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SteeringInfo:
+    """What a single call may ask of the mock besides an example: faults and delays."""
+
+    faults: tuple[FaultInfo, ...]
+    #: The upper bound of every delay and every ``fault-ms``, in milliseconds.
+    max_ms: int
+    #: The delay forms, in the order the hint names them.
+    delay_forms: tuple[str, ...]
+
+
+#: The page's words for each fault: (option text, what happened). One entry per Fault;
+#: tests/test_playground.py checks that none is missing.
+FAULT_WORDS: dict[fault_rules.Fault, tuple[str, str]] = {
+    fault_rules.Fault.UNAVAILABLE: (
+        "503 Service Unavailable: JSON with Retry-After",
+        "the server said it is unavailable for now; a client waits Retry-After seconds, then tries again",
+    ),
+    fault_rules.Fault.RATE_LIMITED: (
+        "429 Too Many Requests: JSON with Retry-After",
+        "the server said there were too many requests; a client waits Retry-After seconds, then tries again",
+    ),
+    fault_rules.Fault.BAD_GATEWAY: (
+        "502 Bad Gateway: a gateway's HTML page",
+        "a gateway in front of the API answered with its own HTML page, not the API's JSON",
+    ),
+    fault_rules.Fault.GATEWAY_TIMEOUT: (
+        "504 Gateway Time-out: a gateway's HTML page",
+        "a gateway in front of the API gave up waiting and answered with its own HTML page, not the API's JSON",
+    ),
+    fault_rules.Fault.RESET: (
+        "reset: the connection is reset (TCP RST)",
+        "the connection was reset before any answer came",
+    ),
+    fault_rules.Fault.EMPTY: (
+        "empty: the connection is closed with no answer",
+        "the connection was closed without an answer",
+    ),
+    fault_rules.Fault.TRUNCATED: (
+        "truncated: the answer is cut off halfway",
+        "the answer was cut off: the status and headers came, then the connection closed before the whole body",
+    ),
+    fault_rules.Fault.HANG: (
+        "hang: no answer for fault-ms, then closed",
+        "no answer came at all",
+    ),
+    fault_rules.Fault.SLOW: (
+        "slow: the answer, its body sent bit by bit over fault-ms",
+        "the answer came, its body sent bit by bit",
+    ),
+}
+#: The timed faults and their durations when no ``fault-ms`` is given.
+TIMED_FAULTS = {
+    fault_rules.Fault.HANG: fault_rules.DEFAULT_HANG_MS,
+    fault_rules.Fault.SLOW: fault_rules.DEFAULT_SLOW_MS,
+}
+
+
+def steering_info() -> SteeringInfo:
+    faults = tuple(
+        FaultInfo(
+            name=fault.value,
+            socket_level=fault.socket_level,
+            default_ms=TIMED_FAULTS.get(fault),
+            label=FAULT_WORDS[fault][0],
+            outcome=FAULT_WORDS[fault][1],
+        )
+        for fault in fault_rules.Fault
+    )
+    return SteeringInfo(
+        faults=faults, max_ms=fault_rules.MAX_DELAY_MS, delay_forms=("MS", "LOW-HIGH", "tail:MEDIAN-P99")
+    )
+
+
+@dataclass(frozen=True)
 class PlaygroundConfig:
     version: str
     mode: str
@@ -108,6 +200,7 @@ class PlaygroundConfig:
     max_image_bytes: int
     token: TokenInfo
     examples: tuple[ExampleInfo, ...]
+    steering: SteeringInfo
     bulk: BulkRules
 
 
@@ -175,6 +268,7 @@ def create_playground_blueprint(ctx: MockContext) -> Blueprint:
     settings = ctx.settings
     examples = tuple(ExampleInfo(ex.name, ex.status, ex.summary) for ex in ctx.contract.examples.values())
     operation_paths = tuple(prefix + OPERATION_PATH for prefix in ctx.contract.server_prefixes)
+    steering = steering_info()
 
     @blueprint.after_request
     def secure(response: Response) -> Response:
@@ -207,6 +301,7 @@ def create_playground_blueprint(ctx: MockContext) -> Blueprint:
             max_image_bytes=settings.max_image_bytes,
             token=token_info(settings),
             examples=examples,
+            steering=steering,
             bulk=bulk_rules_info(url_for("bulk.submit")[len(request.script_root) :]),
         )
         response = current_app.response_class(encode(asdict(body)), mimetype="application/json")

@@ -86,3 +86,54 @@ export function unreachable(url, crossOrigin) {
   });
   return { tone: "error", items };
 }
+
+/**
+ * Summary when the answer is an HTML page (a gateway in front of the API, e.g. a 502 or 504).
+ * pageText is the page's text, never its markup: the page is not rendered.
+ */
+export function htmlPage(status, pageText) {
+  const items = [
+    { key: "error", label: `Error ${status}`, text: "a gateway answered with an HTML page (text/html), not the API's JSON" },
+    { key: "page", label: "Page text", text: pageText || "(no text)" },
+    {
+      key: "advice",
+      label: "What to do",
+      text: "A client must check the Content-Type before it parses JSON, and treat a gateway's page as a temporary failure.",
+    },
+  ];
+  return { tone: "error", items };
+}
+
+/** Summary when the status and headers came but the body broke off (the connection closed). */
+export function cutOff(status, received, announced) {
+  const of = announced ? ` of the ${announced} bytes announced by Content-Length` : " bytes";
+  return {
+    tone: "error",
+    items: [
+      { key: "error", label: `HTTP ${status}, cut off`, text: `the body broke off: the page could read ${received}${of}` },
+      {
+        key: "advice",
+        label: "What to do",
+        text: "Reading the body rejects (a TypeError in fetch): a client must treat a body it cannot read as a failed call, not as an empty answer.",
+      },
+    ],
+  };
+}
+
+/** Summary when a fault that spoils the connection was asked for and no whole answer came. */
+export function networkFailure(outcome, asked, gaveUpAfter) {
+  const stopped = gaveUpAfter === null ? "" : `; the page stopped waiting after ${gaveUpAfter} ms`;
+  return {
+    tone: "error",
+    items: [
+      { key: "network", label: "Network failure", text: `${outcome}${stopped} (as asked with ${asked})` },
+      {
+        key: "advice",
+        label: "What your client sees",
+        text: gaveUpAfter === null
+          ? "fetch rejects with a TypeError (\"Failed to fetch\"), and the browser does not tell the page why: a client shows a network error and may try again."
+          : "Nothing, until its own time limit fires (here an AbortController): a client needs a time limit to get out of a hang.",
+      },
+    ],
+  };
+}
