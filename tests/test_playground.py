@@ -19,8 +19,10 @@ from mock_server.app import create_app
 from mock_server.auth import Authenticator
 from mock_server.config import Settings
 from mock_server.errors import ApiError
-from mock_server.playground.blueprint import STATIC_DIR
+from mock_server.faults import MAX_DELAY_MS, Fault, fault_names
+from mock_server.playground.blueprint import FAULT_WORDS, STATIC_DIR
 from mock_server.spec import Contract
+from mock_server.steering import default_duration_ms
 
 from .live import ROOT
 
@@ -139,6 +141,29 @@ def test_config_carries_the_bulk_rules_of_the_archive_reader() -> None:
         assert "(?P<" not in rules[key]
         back = re.compile(rules[key].replace("(?<", "(?P<"), re.IGNORECASE)
         assert back.pattern == python.pattern
+
+
+def test_config_carries_the_faults_and_delay_bounds_of_the_mock() -> None:
+    """The Fault picker, fault-ms and the delay check follow mock_server/faults.py (one home)."""
+    steering = client().get("/playground/config.json").json["steering"]
+    assert [entry["name"] for entry in steering["faults"]] == fault_names()
+    assert set(FAULT_WORDS) == set(Fault)
+    for entry in steering["faults"]:
+        fault = Fault(entry["name"])
+        assert entry["socket_level"] == fault.socket_level, fault
+        assert entry["default_ms"] == (default_duration_ms(fault) or None), fault
+        assert [entry["label"], entry["outcome"]] == list(FAULT_WORDS[fault])
+    assert steering["max_ms"] == MAX_DELAY_MS
+    assert steering["delay_forms"] == ["MS", "LOW-HIGH", "tail:MEDIAN-P99"]
+
+
+def test_the_scripts_do_not_name_a_fault() -> None:
+    """The fault names come from config.json only, never written in the page's scripts."""
+    for path in STATIC_DIR.glob("*.js"):
+        text = path.read_text()
+        for name in fault_names():
+            for quoted in (f'"{name}"', f"'{name}'", f"`{name}`"):
+                assert quoted not in text, f"{path.name} names the fault {name}"
 
 
 def verifies(settings: Settings, token: str) -> bool:
