@@ -29,7 +29,9 @@ from selenium.webdriver.support.ui import Select
 from facematch_bulk.archive import ArchiveRefused, InputArchive
 from facematch_contract import SPEC_PATH
 from facematch_contract.tokens import mint_token
+from mock_server.faults import MAX_DELAY_MS, RETRY_AFTER_S, Fault, parse_delay, parse_duration_ms
 from mock_server.launch import free_port
+from mock_server.playground.blueprint import FAULT_WORDS
 from mock_server.spec import Contract
 
 from .browser import Browser, chromium
@@ -622,3 +624,165 @@ def test_screenshots_and_narrow_layout(page: Browser, mock_url: str, tmp_path: P
                 assert path.stat().st_size > 10_000
     page.viewport(1280)
     page.color_scheme("light")
+
+
+# Fault and Delay: Prefer fault=, fault-ms= and delay= on the single call ----------------------
+
+
+def steer(browser: Browser, *, fault: str = "", fault_ms: str = "", delay: str = "", scenario: str = "") -> None:
+    Select(by_id(browser, "scenario")).select_by_value(scenario)
+    Select(by_id(browser, "fault")).select_by_value(fault)
+    field = by_id(browser, "fault-ms")
+    if field.is_displayed():
+        field.clear()
+        field.send_keys(fault_ms)
+    field = by_id(browser, "delay")
+    field.clear()
+    field.send_keys(delay)
+
+
+def send_steered(browser: Browser, **steering: str) -> dict[str, Any]:
+    """One photo with these Fault/Delay/Scenario choices; the body stays text (it may be HTML or cut off)."""
+    choose_file(browser, "image1", fixture_path("hopper_a.jpg"))
+    choose_file(browser, "image2", None)
+    steer(browser, **steering)
+    before = result_count(browser)
+    by_id(browser, "send").click()
+    browser.wait(60).until(lambda _: result_count(browser) > before)
+    shown = dict(browser.driver.execute_script(RENDERED))
+    shown["body_label"] = by_id(browser, "res-body-label").text
+    shown["ms"] = int(shown["timing"].removesuffix(" ms"))
+    return shown
+
+
+def test_http_faults_show_retry_after_and_a_gateway_page_as_text(page: Browser) -> None:
+    scenario = next(iter(CONTRACT.examples))
+    shown = send_steered(page, fault="503", scenario=scenario)
+    assert shown["status"] == "HTTP 503" and shown["tone"] == "error"
+    assert shown["summary"]["retry-after"] == f"{RETRY_AFTER_S} s: wait this long before trying again"
+    assert shown["headers"]["retry-after"] == str(RETRY_AFTER_S)
+    assert shown["summary"]["error"] == json.loads(shown["json"])["msg"] == "service unavailable (injected fault 503)"
+    assert shown["summary"]["fault"] == f"{FAULT_WORDS[Fault.UNAVAILABLE][1]} (as asked with fault=503)"
+    assert "advice" not in shown["summary"]  # not "report the 5xx": it was asked for
+    assert f"-H 'Prefer: example={scenario}, fault=503'" in shown["curl"]
+
+    shown = send_steered(page, fault="502")
+    assert shown["status"] == "HTTP 502"
+    assert shown["summary"]["error"] == "a gateway answered with an HTML page (text/html), not the API's JSON"
+    assert shown["summary"]["page"] == "502 Bad Gateway gateway (facematch mock fault)"
+    assert shown["json"].startswith("<html>") and "<center><h1>502 Bad Gateway</h1></center>" in shown["json"]
+    assert shown["body_label"] == "Body: an HTML page, shown as text (not rendered)"
+    rendered_elements = page.driver.execute_script(
+        "return [...document.body.querySelectorAll('center, hr, h1')].filter("
+        "(node) => node.tagName !== 'H1' || node.textContent.includes('Gateway')).length"
+    )
+    assert rendered_elements == 0
+    assert "-H 'Prefer: fault=502'" in shown["curl"]
+    page.screenshot("playground-single-fault-502")
+
+
+#: Stands in for a server that never answers, to reach the page's own time limit quickly.
+NEVER_ANSWERS = """
+window.fetch = (url, options) => new Promise((resolve, reject) => {
+  options.signal.addEventListener("abort", () => reject(new DOMException("stopped", "AbortError")));
+});
+"""
+
+
+def test_socket_faults_are_told_in_plain_words(page: Browser) -> None:
+    for fault, words in (("reset", Fault.RESET), ("empty", Fault.EMPTY)):
+        shown = send_steered(page, fault=fault)
+        assert shown["status"] == "no answer" and shown["tone"] == "error"
+        assert shown["summary"]["network"] == f"{FAULT_WORDS[words][1]} (as asked with fault={fault})"
+        assert "CORS" not in shown["summary"]["advice"] and "TypeError" in shown["summary"]["advice"]
+        assert "error" not in shown["summary"]  # not the page's "could not read an answer" note
+
+    shown = send_steered(page, fault="truncated")
+    assert shown["status"] == "HTTP 200, cut off"
+    assert shown["summary"]["network"] == f"{FAULT_WORDS[Fault.TRUNCATED][1]} (as asked with fault=truncated)"
+    assert "announced by Content-Length" in shown["summary"]["error"]
+
+    shown = send_steered(page, fault="hang", fault_ms="300")
+    assert shown["status"] == "no answer" and shown["ms"] >= 300
+    assert shown["summary"]["network"].startswith(FAULT_WORDS[Fault.HANG][1] + "; the connection was closed after ")
+    assert shown["summary"]["network"].endswith("(as asked with fault=hang, fault-ms=300)")
+    assert "-H 'Prefer: fault=hang, fault-ms=300' -m 4 " in shown["curl"]
+
+    shown = send_steered(page, fault="slow", fault_ms="600")
+    # The body goes out in pieces over fault-ms, the last one a piece's interval before its end.
+    assert shown["status"] == "HTTP 200" and shown["ms"] >= 500
+    assert shown["summary"]["verdict"].startswith("passed ")
+    assert shown["summary"]["fault"].startswith(FAULT_WORDS[Fault.SLOW][1] + ": the headers came after ")
+    assert json.loads(shown["json"])["overall_result"] == "True"
+
+    page.driver.execute_script(NEVER_ANSWERS)
+    shown = send_steered(page, fault="hang", fault_ms="0")
+    assert shown["status"] == "no answer" and shown["ms"] >= 3000
+    assert "; the page stopped waiting after " in shown["summary"]["network"]
+    assert "AbortController" in shown["summary"]["advice"]
+
+
+def test_a_delay_is_sent_and_the_time_shown_covers_it(page: Browser) -> None:
+    shown = send_steered(page, delay=" 800 ")
+    assert shown["status"] == "HTTP 200"
+    assert shown["ms"] >= 800  # lower bounds only: the machine may be slow
+    assert shown["summary"]["delay"].startswith("asked for delay=800; the whole call took ")
+    assert "-H 'Prefer: delay=800'" in shown["curl"]
+
+
+DELAYS = [
+    *("0", "800", " 800 ", "100-400", "100 - 400", "tail:150-3000", " TAIL:150-3000", "tail: 5-6", "60000"),
+    *("60001", "0-60001", "400-100", "tail:150", "-5", "5-", "abc", "", "1.5", "tail:", "5--6", "1-2-3"),
+]
+FAULT_MS = ["0", "500", " 7 ", "60000", "60001", "-1", "1.5", "abc", ""]
+PARSERS = """
+const done = arguments[arguments.length - 1];
+import(new URL("static/steer.js", location.href).href).then((steer) => done({
+  delays: arguments[0].map((text) => steer.parseDelay(text, arguments[2])),
+  faultMs: arguments[1].map((text) => steer.parseFaultMs(text, arguments[2])),
+}), (error) => done({ failed: String(error) }));
+"""
+
+
+def python_delay(text: str) -> str | None:
+    try:
+        return parse_delay(text).describe()
+    except ValueError:
+        return None
+
+
+def python_fault_ms(text: str) -> int | None:
+    try:
+        return parse_duration_ms(text)
+    except ValueError:
+        return None
+
+
+def test_bad_delay_and_fault_ms_are_refused_before_sending(page: Browser) -> None:
+    """The page's checks agree with the server's parsers, and a bad value is never sent."""
+    parsed = page.driver.execute_async_script(PARSERS, DELAYS, FAULT_MS, MAX_DELAY_MS)
+    assert [entry.get("spec") for entry in parsed["delays"]] == [python_delay(text) for text in DELAYS]
+    assert [entry.get("value") for entry in parsed["faultMs"]] == [python_fault_ms(text) for text in FAULT_MS]
+    assert all(("error" in entry) != ("spec" in entry) for entry in parsed["delays"])
+
+    choose_file(page, "image1", fixture_path("hopper_a.jpg"))
+    sent = "return performance.getEntriesByType('resource').filter((e) => e.name.includes('facematch')).length"
+    for fault, fault_ms, delay, field, phrase in (
+        ("", "", "400-100", "delay", "LOW must not be over HIGH"),
+        ("", "", "90000", "delay", f"at most {MAX_DELAY_MS} ms"),
+        ("", "", "soon", "delay", "MS, LOW-HIGH or tail:MEDIAN-P99"),
+        ("hang", "2s", "", "fault-ms", f"from 0 to {MAX_DELAY_MS}"),
+    ):
+        steer(page, fault=fault, fault_ms=fault_ms, delay=delay)
+        before = page.driver.execute_script(sent)
+        by_id(page, "send").click()
+        note = by_id(page, f"{field}-error")
+        assert note.is_displayed() and phrase in note.text
+        assert by_id(page, field).get_attribute("aria-invalid") == "true"
+        assert page.driver.switch_to.active_element.get_attribute("id") == field, (delay, fault_ms)
+        assert by_id(page, "send-state").text.startswith("Not sent")
+        assert page.driver.execute_script(sent) == before
+        assert result_count(page) == 0
+    steer(page, fault="hang", fault_ms="", delay="")
+    assert not by_id(page, "fault-ms-error").is_displayed() and not by_id(page, "delay-error").is_displayed()
+    assert by_id(page, "prefer-preview").text == "Prefer: fault=hang"

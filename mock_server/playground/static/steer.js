@@ -119,31 +119,37 @@ export function setupSteering(config) {
     preview();
   }
 
-  /** The controls' values, checked: {ok: false, field} after showing the problem, else the steering. */
-  function read() {
+  /**
+   * The controls' values, checked: {ok: false, field} or the steering. With `show`, a problem
+   * is marked at its field (and a fixed one unmarked); without, the marks stay as they are, so
+   * the layout never moves while a click is on its way to Send.
+   */
+  function read(show = true) {
+    const mark = show ? showError : () => {};
     const fault = chosenFault();
     let ms = null;
     let problem = null;
     if (fault && fault.default_ms !== null && faultMs.value.trim() !== "") {
       const parsed = parseFaultMs(faultMs.value, rules.max_ms);
-      showError("fault-ms", parsed.error);
+      mark("fault-ms", parsed.error);
       if (parsed.error) problem = "fault-ms";
       else ms = parsed.value;
     } else {
-      showError("fault-ms", "");
+      mark("fault-ms", "");
     }
     let delay = null;
     const delayText = $("delay").value;
     if (delayText.trim() !== "") {
       const parsed = parseDelay(delayText, rules.max_ms);
-      showError("delay", parsed.error);
+      mark("delay", parsed.error);
       if (parsed.error) problem = problem || "delay";
       else delay = parsed;
     } else {
-      showError("delay", "");
+      mark("delay", "");
     }
     if (problem) return { ok: false, field: problem };
-    const effectiveMs = fault && fault.default_ms !== null ? (ms === null ? fault.default_ms : ms) : 0;
+    const timed = Boolean(fault && fault.default_ms !== null);
+    const effectiveMs = timed ? (ms === null ? fault.default_ms : ms) : 0;
     const delayBound = delay ? (delay.kind === "tail" ? rules.max_ms : delay.high) : 0;
     return {
       ok: true,
@@ -152,25 +158,28 @@ export function setupSteering(config) {
       effectiveMs,
       delay,
       // Only a timed fault gets a time limit: its duration, the longest delay it may meet, a margin.
-      giveUpMs: effectiveMs ? effectiveMs + delayBound + GIVE_UP_MARGIN_MS : null,
+      giveUpMs: timed ? effectiveMs + delayBound + GIVE_UP_MARGIN_MS : null,
     };
   }
 
-  function preview() {
-    const steer = read();
+  /** The Prefer line under the controls; `show` also re-marks the fields (see read). */
+  function preview(show = false) {
+    const steer = read(show);
     const text = steer.ok ? preferValue({ scenario: $("scenario").value, ...steer }) : "";
-    $("prefer-preview").textContent = steer.ok ? (text ? `Prefer: ${text}` : "No Prefer header.") : "";
+    $("prefer-preview").textContent = steer.ok
+      ? (text ? `Prefer: ${text}` : "No Prefer header.")
+      : `Prefer: not sent until the ${steer.field} value is corrected.`;
   }
 
   select.addEventListener("change", onFault);
-  $("scenario").addEventListener("change", preview);
+  $("scenario").addEventListener("change", () => preview());
   for (const id of ["fault-ms", "delay"]) {
     const field = $(id);
-    field.addEventListener("change", preview);
-    field.addEventListener("input", () => {
-      if (field.getAttribute("aria-invalid") === "true") preview();
-      else if (!field.value.trim()) preview();
-    });
+    // A marked field is re-checked as it changes, so the mark goes once it is right; an
+    // unmarked one is checked only on Send.
+    const recheck = () => preview(field.getAttribute("aria-invalid") === "true");
+    field.addEventListener("change", recheck);
+    field.addEventListener("input", recheck);
   }
   onFault();
   return { read, byName };
