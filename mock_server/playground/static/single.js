@@ -316,8 +316,9 @@ export function setupSingle(config, getToken, defaultBase) {
         method: "POST", body: form, headers, credentials: "omit", cache: "no-store", signal: controller.signal,
       });
       got.headersAt = performance.now() - started;
-      Object.assign(got, await readBody(got.response));
-      got.readError = got.error || null;
+      const read = await readBody(got.response);
+      got.bytes = read.bytes;
+      got.readError = read.error;
     } catch (error) {
       got.response = null;
     }
