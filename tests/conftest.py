@@ -9,7 +9,10 @@ import pytest
 
 from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
+from mock_server.app import create_app
+from mock_server.config import Settings
 
+from .client import in_process_url
 from .live import ROOT, start_server
 
 FIXTURES = ROOT / "fixtures"
@@ -20,6 +23,23 @@ def mock_url() -> Iterator[str]:
     """One strict mock for the whole session (responses self-checked against the contract)."""
     with start_server("--strict") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The app the session mock serves (strict, with the journal and a bulk work area, as
+    ``facematch serve --strict`` makes it), in this process: ``post(app_url, ...)`` and
+    ``http(app_url + path)`` go through its Flask test client, with no socket and no server
+    layer. For everything that does not depend on gunicorn or mock_server/http_front.py."""
+    return app_url_with(tmp_path_factory.mktemp("app"), strict=True)
+
+
+def app_url_with(work: Path, **settings: Any) -> str:
+    """An in-process app made with ``Settings(**settings)``, its journal, state and bulk work
+    area in ``work`` (as ``facematch serve`` gives them), and the base URL that reaches it."""
+    (work / "bulk").mkdir(mode=0o700, parents=True)
+    defaults = {"journal_path": work / "journal.jsonl", "state_dir": work, "bulk_dir": work / "bulk"}
+    return in_process_url(create_app(Settings(**{**defaults, **settings})))
 
 
 @pytest.fixture(scope="session")
