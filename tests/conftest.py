@@ -12,10 +12,26 @@ from facematch_contract.tokens import mint_token
 from mock_server.app import create_app
 from mock_server.config import Settings
 
+from . import live
 from .client import in_process_url
 from .live import ROOT, start_server
 
 FIXTURES = ROOT / "fixtures"
+
+#: Modules of other owners whose every test starts real servers (marked here, not in the file).
+SERVER_MODULES = {"test_state_redis.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the session's real server (``mock_url``) is a server test."""
+    for item in items:
+        if "mock_url" in getattr(item, "fixturenames", ()) or item.path.name in SERVER_MODULES:
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    live.SERVER_TEST_RUNNING = item.get_closest_marker("server") is not None
 
 
 @pytest.fixture(scope="session")

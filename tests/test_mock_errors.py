@@ -70,6 +70,7 @@ def test_err1_image_too_large(app_url: str, auth: dict[str, str]) -> None:
     }
 
 
+@pytest.mark.server
 def test_a_request_far_over_the_limit_is_refused_without_reading_it(mock_url: str, token: str) -> None:
     """Content-Length of 1 GB, and only 5 bytes of it ever sent: the answer still comes."""
     host, port = urlsplit(mock_url).hostname, urlsplit(mock_url).port

@@ -128,6 +128,7 @@ def requests_to_replay() -> list[list[tuple[str, Any]]]:
     ]
 
 
+@pytest.mark.server
 def test_same_request_same_bytes_across_server_processes(token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     bodies = []

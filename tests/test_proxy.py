@@ -46,6 +46,8 @@ from .live import ROOT, start_server
 from .shared_data import FACES, MODELS
 from .test_kit_broken_servers import BREAKAGES, BrokenProxy
 
+pytestmark = pytest.mark.server
+
 OPERATION = "/advanced_facematch"
 VIOLATION = "X-Contract-Violation"
 #: A gateway credential some deployments add: forwarded, never shown in a report.

@@ -24,6 +24,8 @@ from .client import image_files, post
 from .live import start_server
 from .shared_data import FACES, MODELS, require_models
 
+pytestmark = pytest.mark.server
+
 require_models("real-mode HTTP tests")
 
 #: Parallel clients: keeps both server workers (and their helper processes) busy.
