@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,43 @@ from .live import ROOT, start_server
 
 FIXTURES = ROOT / "fixtures"
 
+# One hypothesis storage folder for this run and every process it starts (the kit runs
+# schemathesis and hypothesis in a subprocess, often in a fresh temporary folder): the
+# character tables hypothesis builds for header strings (about 1.5 CPU-seconds) are then
+# built once, not once per kit run. The default is .hypothesis/ in the working folder,
+# which is ROOT for the test run itself.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".hypothesis"))
+
 #: Modules of other owners whose every test starts real servers (marked here, not in the file).
 SERVER_MODULES = {"test_state_redis.py"}
 
+#: The longest modules (seconds of CPU and of waiting), longest first: they are handed out
+#: first, so that with --dist loadfile no long module starts last and sets the tail alone.
+LONGEST_FIRST = (
+    "test_kit_vendors.py",
+    "test_distribution.py",
+    "test_kit_broken_servers.py",
+    "test_real_models.py",
+    "test_playground_browser.py",
+    "test_proxy.py",
+    "test_real_mode_http.py",
+    "test_typescript_client.py",
+    "test_kit_mock.py",
+    "test_kit_verdicts.py",
+    "test_code_health.py",
+    "test_hostile_http.py",
+    "test_dlib_resnet.py",
+)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that uses the session's real server (``mock_url``) is a server test."""
+    """A test that uses the session's real server (``mock_url``) is a server test; the
+    longest modules go first (a stable sort: each module's tests stay together, in order)."""
     for item in items:
         if "mock_url" in getattr(item, "fixturenames", ()) or item.path.name in SERVER_MODULES:
             item.add_marker(pytest.mark.server)
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.hookimpl(tryfirst=True)
