@@ -15,6 +15,10 @@ __all__ = ["ROOT", "LiveServer", "free_port", "start_live_server", "start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: Whether the running test is marked ``server`` (set by tests/conftest.py before its fixtures):
+#: only those start a real server, so ``-m "not server"`` is the fast layer and nothing else.
+SERVER_TEST_RUNNING = False
+
 
 @dataclass(frozen=True)
 class LiveServer:
@@ -37,8 +41,10 @@ def start_live_server(
     """Run ``facematch serve --port FREE *cli_args`` and yield its URL and master pid.
 
     Two workers unless ``--workers`` is given. The server's output goes to a temporary log
-    that is printed if it fails to start.
+    that is printed if it fails to start. Only a test marked ``server`` may start one.
     """
+    if not SERVER_TEST_RUNNING:
+        raise RuntimeError("a test that starts the real server must be marked server (@pytest.mark.server)")
     args = list(cli_args)
     if "--workers" not in args:
         args += ["--workers", "2"]

@@ -19,6 +19,8 @@ from .bulk_builders import NOT_SENT_CASES, SENT_CASES, clean_set, hostile_archiv
 from .client import post
 from .live import ROOT, free_port
 
+pytestmark = pytest.mark.server
+
 COLUMNS_200 = [
     "image1.input_provided",
     "image1.result",

@@ -20,6 +20,8 @@ from mock_server.config import Settings
 
 from .bulk_builders import SENT_CASES, regression_set, write, zip_bytes
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InputArchive]:

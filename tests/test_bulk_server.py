@@ -20,6 +20,8 @@ from .bulk_builders import NOT_SENT_CASES, SENT_CASES, clean_set, hostile_archiv
 from .live import start_server
 from .test_bulk_cli import COLUMNS_200, cell, csv_rows, lookup, read_output, run_bulk, send_by_hand
 
+pytestmark = pytest.mark.server
+
 JOB_KEYS = {
     "id",
     "status",

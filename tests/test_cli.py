@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from .client import image_files, post
@@ -26,15 +27,16 @@ def test_help_lists_the_commands() -> None:
         assert command in result.stdout
 
 
-def test_a_printed_token_is_accepted_and_an_expired_one_is_not(mock_url: str) -> None:
+def test_a_printed_token_is_accepted_and_an_expired_one_is_not(app_url: str) -> None:
     face = fixture_path("hopper_a.jpg").read_bytes()
     token = facematch("token").stdout.strip()
-    assert post(mock_url, image_files(face), headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert post(app_url, image_files(face), headers={"Authorization": f"Bearer {token}"}).status_code == 200
     short = facematch("token", "--expires-in", "-60").stdout.strip()
-    response = post(mock_url, image_files(face), headers={"Authorization": f"Bearer {short}"})
+    response = post(app_url, image_files(face), headers={"Authorization": f"Bearer {short}"})
     assert (response.status_code, response.json()) == (401, {"msg": "token has expired"})
 
 
+@pytest.mark.server
 def test_a_custom_secret_on_both_sides(token: str) -> None:
     face = fixture_path("hopper_a.jpg").read_bytes()
     secret = "a-team-secret-that-is-long-enough-for-hs256"
@@ -90,6 +92,7 @@ def test_bad_option_values_are_explained() -> None:
     assert result.returncode == 2 and "latency must be MS, LOW-HIGH or tail:MEDIAN-P99" in result.stderr
 
 
+@pytest.mark.server
 def test_serve_starts_and_answers() -> None:
     port = free_port()
     started = time.monotonic()

@@ -27,7 +27,8 @@ import requests
 
 from .live import ROOT, free_port, stop_process_group
 
-pytestmark = pytest.mark.distribution
+# Builds, installs and starts the packaged server: a server test too (left out of -m "not server").
+pytestmark = [pytest.mark.distribution, pytest.mark.server]
 
 
 @dataclass(frozen=True)

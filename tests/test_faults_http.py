@@ -23,6 +23,8 @@ from .conftest import fixture_path
 from .live import ROOT, start_live_server, start_server
 from .raw_http import address, connect, multipart, post_bytes, read_answer
 
+pytestmark = pytest.mark.server
+
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
 BODY, CONTENT_TYPE = multipart([("image1", "image1.jpg", FACE)])
 

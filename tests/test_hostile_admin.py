@@ -4,6 +4,7 @@ requests; the operation and health stay as open as before."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from facematch_contract.operation import DEV_JWT_SECRET
@@ -12,6 +13,8 @@ from facematch_contract.tokens import mint_token
 from .conftest import fixture_path
 from .live import start_server
 from .raw_http import RawAnswer, assert_json_error, exchange
+
+pytestmark = pytest.mark.server
 
 BOUND = 10.0
 FACE = fixture_path("astronaut_a.jpg").read_bytes()

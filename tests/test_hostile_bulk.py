@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 import requests
 
 from facematch_contract.operation import DEV_JWT_SECRET
@@ -23,6 +24,8 @@ from mock_server.launch import free_port
 from .bulk_builders import image, zip_bytes
 from .live import ROOT, start_server
 from .test_bulk_server import checked, submit, wait_done
+
+pytestmark = pytest.mark.server
 
 BOUND = 10.0
 

@@ -20,6 +20,8 @@ from .conftest import fixture_path
 from .live import start_live_server, start_server
 from .raw_http import assert_json_error, connect, exchange, multipart, peak_rss_kb, post_bytes, read_answer, worker_pids
 
+pytestmark = pytest.mark.server
+
 #: The short timeouts this server runs with, in seconds.
 IDLE, HEADERS, BODY = 2, 2, 2
 #: How long any answer may take on a loaded 2-core CI machine.

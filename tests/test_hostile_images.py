@@ -16,6 +16,8 @@ from facematch_contract.tokens import mint_token
 from .live import LiveServer, start_live_server
 from .raw_http import assert_json_error, exchange, multipart, peak_rss_kb, post_bytes, worker_pids
 
+pytestmark = pytest.mark.server
+
 BOUND = 10.0  # seconds; the target is 5 s, this is for a loaded 2-core CI machine
 RSS_LIMIT_KB = 300 * 1024
 TOKEN = mint_token(DEV_JWT_SECRET)

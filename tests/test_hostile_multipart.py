@@ -16,6 +16,8 @@ from .conftest import fixture_path
 from .live import LiveServer, start_live_server
 from .raw_http import exchange, multipart, peak_rss_kb, post_bytes, worker_pids
 
+pytestmark = pytest.mark.server
+
 BOUND = 10.0
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
 AUTH = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET)}"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import jwt
+import pytest
 import requests
 
 from facematch_contract.operation import DEV_JWT_SECRET
@@ -13,6 +14,8 @@ from mock_server.cli import loggable_uri
 
 from .conftest import fixture_path
 from .live import start_server
+
+pytestmark = pytest.mark.server
 
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
 

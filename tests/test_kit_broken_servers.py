@@ -30,6 +30,8 @@ from facematch_contract.tokens import mint_token
 
 from .live import ROOT
 
+pytestmark = pytest.mark.server
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 

@@ -16,6 +16,8 @@ from facematch_contract.registry import Guard, Registry
 from facematch_contract.rules import Exchange, FateName, Finding, Severity, check_exchange
 from facematch_contract.verdicts import Findings
 
+from .live import ROOT
+
 
 def exchange(status: int, body: object, fate: str | None = None) -> Exchange:
     return Exchange(
@@ -77,3 +79,23 @@ def test_a_guard_decides_whether_a_check_applies() -> None:
     assert check.judge(3).failures[0].got == "3"
     with pytest.raises(ValueError, match="twice"):
         registry.check("EVEN-1", "again")(even)
+
+
+def test_an_edit_too_small_as_jpeg_is_stored_as_png() -> None:
+    """A crop so small that its JPEG falls under the window's low edge is re-encoded as
+    lossless PNG (deterministic: the random-seed kit runs reach this only by chance)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from contract_tests.images import WINDOW_LOW, Transform, decode_upright, encode, transform
+
+    photo = (ROOT / "fixtures" / "images" / "astronaut_a.jpg").read_bytes()
+    edit = Transform(crop=(0.4, 0.4, 0.45, 0.45), scale=0.1, quality=20)
+    out = transform(photo, edit)
+    pixels = decode_upright(out)
+    as_jpeg = encode(pixels, "JPEG", edit.quality)
+    assert len(as_jpeg) < WINDOW_LOW
+    with Image.open(BytesIO(out)) as stored:
+        assert stored.format == "PNG"
+    assert pixels.size == (16, 16) and len(out) > len(as_jpeg)

@@ -17,6 +17,8 @@ from facematch_contract import SPEC_PATH
 
 from .live import ROOT
 
+pytestmark = pytest.mark.server
+
 
 def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [

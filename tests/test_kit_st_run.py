@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .live import ROOT
 from .test_kit_broken_servers import BrokenProxy
+
+pytestmark = pytest.mark.server
 
 ST = Path(sys.executable).parent / "st"
 

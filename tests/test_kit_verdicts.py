@@ -25,6 +25,8 @@ import requests
 
 from .live import free_port
 
+pytestmark = pytest.mark.server
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -49,36 +49,36 @@ def test_upstream_figures_are_kept() -> None:
 
 @pytest.mark.parametrize(("name", "status", "value"), EXAMPLES, ids=[name for name, _, _ in EXAMPLES])
 def test_prefer_header_returns_the_example(
-    mock_url: str, auth: dict[str, str], name: str, status: int, value: dict
+    app_url: str, auth: dict[str, str], name: str, status: int, value: dict
 ) -> None:
     image = fixture_path("astronaut_a.jpg").read_bytes()
-    response = post(mock_url, image_files(image), headers={**auth, "Prefer": f"example={name}"})
+    response = post(app_url, image_files(image), headers={**auth, "Prefer": f"example={name}"})
     assert response.status_code == status
     assert response.json() == value
 
 
 @pytest.mark.parametrize(("name", "status", "value"), EXAMPLES[:3] + EXAMPLES[-3:], ids=lambda v: str(v)[:20])
 def test_query_parameter_returns_the_example(
-    mock_url: str, auth: dict[str, str], name: str, status: int, value: dict
+    app_url: str, auth: dict[str, str], name: str, status: int, value: dict
 ) -> None:
-    response = post(mock_url, image_files(b"placeholder"), headers=auth, params={"__example": name})
+    response = post(app_url, image_files(b"placeholder"), headers=auth, params={"__example": name})
     assert (response.status_code, response.json()) == (status, value)
 
 
-def test_prefer_code_returns_the_first_example_of_that_status(mock_url: str, auth: dict[str, str]) -> None:
+def test_prefer_code_returns_the_first_example_of_that_status(app_url: str, auth: dict[str, str]) -> None:
     first_401 = next(value for _, status, value in EXAMPLES if status == 401)
-    response = post(mock_url, image_files(b"x"), headers={**auth, "Prefer": "code=401"})
+    response = post(app_url, image_files(b"x"), headers={**auth, "Prefer": "code=401"})
     assert (response.status_code, response.json()) == (401, first_401)
 
 
 @pytest.mark.parametrize("code", ["\u00b2", "99999", "abc"])
-def test_a_status_code_that_is_not_one_is_a_422(code: str, mock_url: str, auth: dict[str, str]) -> None:
-    response = post(mock_url, image_files(b"x"), headers={**auth, "Prefer": f"code={code}"})
+def test_a_status_code_that_is_not_one_is_a_422(code: str, app_url: str, auth: dict[str, str]) -> None:
+    response = post(app_url, image_files(b"x"), headers={**auth, "Prefer": f"code={code}"})
     assert response.status_code == 422 and response.json()["detail"]["error"] == "unknown_example"
 
 
-def test_unknown_example_is_a_422_listing_the_names(mock_url: str, auth: dict[str, str]) -> None:
-    response = post(mock_url, image_files(b"x"), headers={**auth, "Prefer": "example=nope"})
+def test_unknown_example_is_a_422_listing_the_names(app_url: str, auth: dict[str, str]) -> None:
+    response = post(app_url, image_files(b"x"), headers={**auth, "Prefer": "example=nope"})
     assert response.status_code == 422
     body = response.json()
     assert body["detail"]["error"] == "unknown_example"
@@ -86,19 +86,19 @@ def test_unknown_example_is_a_422_listing_the_names(mock_url: str, auth: dict[st
     assert "nope" in body["message"]
 
 
-def test_scenarios_still_need_a_token(mock_url: str) -> None:
-    response = post(mock_url, image_files(b"x"), headers={"Prefer": "example=two_image_success"})
+def test_scenarios_still_need_a_token(app_url: str) -> None:
+    response = post(app_url, image_files(b"x"), headers={"Prefer": "example=two_image_success"})
     assert response.status_code == 401
 
 
-def test_scenarios_still_need_the_form(mock_url: str, auth: dict[str, str]) -> None:
-    response = post(mock_url, image_files(None, b"x"), headers={**auth, "Prefer": "example=two_image_success"})
+def test_scenarios_still_need_the_form(app_url: str, auth: dict[str, str]) -> None:
+    response = post(app_url, image_files(None, b"x"), headers={**auth, "Prefer": "example=two_image_success"})
     assert response.status_code == 422
 
 
-def test_example_bytes_are_stable(mock_url: str, auth: dict[str, str]) -> None:
+def test_example_bytes_are_stable(app_url: str, auth: dict[str, str]) -> None:
     bodies = {
-        post(mock_url, image_files(b"x"), headers={**auth, "Prefer": "example=two_image_success"}).content
+        post(app_url, image_files(b"x"), headers={**auth, "Prefer": "example=two_image_success"}).content
         for _ in range(3)
     }
     assert len(bodies) == 1

@@ -66,8 +66,8 @@ def expected_block(canned: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["file"] for entry in ENTRIES])
-def test_fixture_alone(mock_url: str, auth: dict[str, str], entry: dict[str, Any]) -> None:
-    response = post(mock_url, image_files(fixture_bytes(entry)), headers=auth)
+def test_fixture_alone(app_url: str, auth: dict[str, str], entry: dict[str, Any]) -> None:
+    response = post(app_url, image_files(fixture_bytes(entry)), headers=auth)
     canned = entry["canned"]
     if "error" in canned:
         assert response.status_code == 400
@@ -89,8 +89,8 @@ PAIRS = [(a, b) for a, b in itertools.product(FACES, FACES) if a is not b][::3]
 
 
 @pytest.mark.parametrize(("first", "second"), PAIRS, ids=[f"{a['file']}+{b['file']}" for a, b in PAIRS])
-def test_fixture_pairs(mock_url: str, auth: dict[str, str], first: dict, second: dict) -> None:
-    response = post(mock_url, image_files(fixture_bytes(first), fixture_bytes(second)), headers=auth)
+def test_fixture_pairs(app_url: str, auth: dict[str, str], first: dict, second: dict) -> None:
+    response = post(app_url, image_files(fixture_bytes(first), fixture_bytes(second)), headers=auth)
     assert response.status_code == 200
     body = response.json()
     assert body["image1"] == expected_block(first["canned"])
@@ -104,14 +104,14 @@ def test_fixture_pairs(mock_url: str, auth: dict[str, str], first: dict, second:
     assert body["overall_result"] == ("True" if same and both_real else "False")
 
 
-def test_non_fixture_images_reach_every_branch(mock_url: str, auth: dict[str, str]) -> None:
+def test_non_fixture_images_reach_every_branch(app_url: str, auth: dict[str, str]) -> None:
     """Arbitrary bytes decide real/fake and match/mismatch deterministically; all four occur."""
     base = fixture_bytes(FACES[0])
     seen: set[tuple[str, str]] = set()
     for salt in range(40):
         # The same picture with a different trailing comment: a different digest.
         variant = base + b"\xff\xfe" + salt.to_bytes(2, "big")
-        body = post(mock_url, image_files(variant, base + b"x" * (salt + 1)), headers=auth).json()
+        body = post(app_url, image_files(variant, base + b"x" * (salt + 1)), headers=auth).json()
         assert body["image1"]["result"] == derived_liveness(hashlib.sha256(variant).hexdigest()).result
         seen.add((body["image1"]["result"], body["image1_image2_facematch"]["result"]))
     assert seen == {("real", "True"), ("real", "False"), ("fake", "True"), ("fake", "False")}
@@ -128,6 +128,7 @@ def requests_to_replay() -> list[list[tuple[str, Any]]]:
     ]
 
 
+@pytest.mark.server
 def test_same_request_same_bytes_across_server_processes(token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     bodies = []

@@ -40,6 +40,8 @@ from .conftest import FIXTURES, fixture_path
 from .live import start_server
 from .test_bulk_cli import read_output, run_bulk
 
+pytestmark = pytest.mark.server
+
 CONTRACT = Contract(SPEC_PATH)
 #: results.csv columns the page's table shows, in order.
 TABLE_KEYS = [

@@ -47,6 +47,8 @@ from .live import ROOT, start_server
 from .shared_data import FACES, MODELS
 from .test_kit_broken_servers import BREAKAGES, BrokenProxy
 
+pytestmark = pytest.mark.server
+
 VIOLATION = "X-Contract-Violation"
 #: A gateway credential some deployments add: forwarded, never shown in a report.
 API_KEY = "gateway-key-5f2d9c"

@@ -21,6 +21,8 @@ from .conftest import fixture_path
 from .live import ROOT, LiveServer, start_live_server
 from .raw_http import address
 
+pytestmark = pytest.mark.server
+
 FACE = fixture_path("astronaut_a.jpg").read_bytes()
 
 

@@ -145,6 +145,7 @@ def python_cases() -> dict[str, list[list[object]]]:
     }
 
 
+@pytest.mark.server
 def test_msw_handlers_give_the_mocks_bytes(tmp_path: Path) -> None:
     generated_images(tmp_path / "images")
     cases = tmp_path / "python-cases.json"
@@ -184,6 +185,7 @@ def test_readme_snippet_is_the_file_the_tests_run(snippet: str) -> None:
     )
 
 
+@pytest.mark.server
 def test_readme_snippets_run() -> None:
     token = mint_token(DEV_JWT_SECRET)
     photo = str(ROOT / "fixtures" / "images" / "hopper_a.jpg")
