@@ -235,6 +235,7 @@ def test_linters_are_clean(tmp_path: Path) -> None:
 SEEDED_FAULTS = ("503,429,502,reset", "0.5", "7")
 
 
+@pytest.mark.server
 def test_msw_faults_and_delays_match_the_mock() -> None:
     """``Prefer: fault=``/``fault-ms=``/``delay=`` and seeded random faults: the handlers
     against a plain mock and against one started with ``--faults --fault-rate --fault-seed``
