@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from .kit_commands import PLUGIN_ARGS
 from .live import ROOT, free_port, stop_process_group
 
 # Builds, installs and starts the packaged server: a server test too (left out of -m "not server").
@@ -150,13 +151,7 @@ def test_the_installed_pytest_plugin_from_an_empty_folder(
 ) -> None:
     done = installed.run(
         "python",
-        "-m",
-        "pytest",
-        "--pyargs",
-        "contract_tests",
-        "-p",
-        "no:cacheprovider",
-        "-q",
+        *PLUGIN_ARGS,
         "--facematch-base-url",
         installed_mock,
         "--facematch-max-examples",

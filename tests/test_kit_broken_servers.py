@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -28,6 +27,7 @@ import requests
 from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 
+from .kit_commands import check_command
 from .live import ROOT
 
 pytestmark = pytest.mark.server
@@ -328,12 +328,7 @@ def run_kit(base_url: str, out: Path, *extra: str) -> KitRun:
     """``facematch check`` in a subprocess; the failing rules come from its JSON report."""
     junit, report, evidence = out / "junit.xml", out / "report.md", out / "report.json"
     command = [
-        sys.executable,
-        "-m",
-        "facematch",
-        "check",
-        "--base-url",
-        base_url,
+        *check_command(base_url),
         "--jwt-secret",
         DEV_JWT_SECRET,
         "--junit",

@@ -15,27 +15,14 @@ import pytest
 
 from facematch_contract import SPEC_PATH
 
+from .kit_commands import PLUGIN_ARGS, check_command, report_options
 from .live import ROOT
 
 pytestmark = pytest.mark.server
 
 
 def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "facematch",
-        "check",
-        "--base-url",
-        base_url,
-        "--report",
-        str(out / "report.md"),
-        "--junit",
-        str(out / "junit.xml"),
-        "--json",
-        str(out / "report.json"),
-        *extra,
-    ]
+    command = check_command(base_url, *report_options(out), *extra)
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -86,13 +73,7 @@ def test_a_negative_case_valid_on_the_wire_is_not_a_failure_even_in_golden(mock_
 def test_pytest_entry_point_with_an_explicit_token(mock_url: str, token: str, tmp_path: Path) -> None:
     command = [
         sys.executable,
-        "-m",
-        "pytest",
-        "--pyargs",
-        "contract_tests",
-        "-p",
-        "no:cacheprovider",
-        "-q",
+        *PLUGIN_ARGS,
         "--facematch-base-url",
         mock_url,
         "--facematch-token",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from .kit_commands import check_command
 from .live import ROOT
 from .vendors.bug import CONFORMING, Bug
 from .vendors.bugs import BUGS
@@ -75,12 +75,7 @@ def run_kit(target: str, url: str, out: Path, seed: int, max_examples: int) -> K
     out.mkdir(parents=True, exist_ok=True)
     report, junit, evidence = out / "report.md", out / "junit.xml", out / "report.json"
     command = [
-        sys.executable,
-        "-m",
-        "facematch",
-        "check",
-        "--base-url",
-        url,
+        *check_command(url),
         "--jwt-secret",
         SECRET,
         "--profile",

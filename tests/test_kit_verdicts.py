@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from .kit_commands import PLUGIN_ARGS, check_command, report_options
 from .live import free_port
 
 pytestmark = pytest.mark.server
@@ -43,20 +44,8 @@ class Outcome:
 
 def check(base_url: str, folder: Path, *extra: str) -> Outcome:
     command = [
-        sys.executable,
-        "-m",
-        "facematch",
-        "check",
-        "--base-url",
-        base_url,
-        "--max-examples",
-        "3",
-        "--report",
-        "out/report.md",
-        "--junit",
-        "out/junit.xml",
-        "--json",
-        "out/report.json",
+        *check_command(base_url, "--max-examples", "3"),
+        *report_options(Path("out")),
         *extra,
     ]
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600)
@@ -234,13 +223,7 @@ def test_the_pytest_plugin_gives_the_same_verdict_from_an_empty_folder(tmp_path:
     url = f"http://127.0.0.1:{free_port()}"
     command = [
         sys.executable,
-        "-m",
-        "pytest",
-        "--pyargs",
-        "contract_tests",
-        "-p",
-        "no:cacheprovider",
-        "-q",
+        *PLUGIN_ARGS,
         "--facematch-base-url",
         url,
         "--facematch-json",
