@@ -4,15 +4,18 @@ subscription to the store's change channel, and its journal writer.
 Before them, each call of the operation waited for two round trips to Redis (a ``GET`` of
 the version token, then the journal entry's script call). On a small machine under load
 that wait, not the work, was the cost: each round trip means ``redis-server`` must be
-scheduled while the worker sleeps. Now a call waits for none:
+scheduled while the worker sleeps. Now a call waits for one, its journal entry's:
 
 - :class:`ChangeListener`: every admin write ``PUBLISH``-es on a channel; each process holds
   one subscribed connection and, on each call, only asks its socket (``poll``, no thread,
   never blocking) whether anything arrived. The documents are read again only when a
   message came, when the subscription broke, and once a second as a safety net.
-- :class:`JournalWriter`: each entry is written to this process's own connection without
-  waiting for its reply; the replies are read later (a few at a time, never blocking while
-  Redis keeps up), so every failed entry is still counted as dropped.
+- :class:`JournalWriter`: each entry is written to this process's own connection as one
+  hand-encoded command and its reply is read before the call answers. Writing without
+  waiting was tried and measured faster, but it made "a client that got its answer finds
+  its call in the journal" depend on the order in which Redis reads two connections: a
+  CI run under load saw a query on another connection served before an entry already
+  handed to the kernel. A mock's journal is what a frontend test asserts on, so it waits.
 
 The consistency each one keeps is argued where it is built (``RedisStore._store`` for
 settings, :meth:`JournalWriter.record` for the journal).
@@ -34,16 +37,6 @@ from typing import Protocol
 import redis
 
 log = logging.getLogger("facematch")
-
-#: Entries written but not yet confirmed by a reply beyond which :meth:`JournalWriter.record`
-#: waits for replies. Kept well under the 16 KiB ``redis-server`` reads from one connection
-#: at a time, so an entry is never queued behind more of this process's bytes than Redis
-#: takes in one read (see :meth:`JournalWriter.record`).
-MAX_UNCONFIRMED = 8
-
-#: Pending replies from which :meth:`JournalWriter.record` reads those already there (one
-#: ``poll`` and one ``recv`` for several entries rather than for each).
-COLLECT_AT = 4
 
 #: What each failure of the journal connection makes it wait before connecting again.
 RETRY_AFTER_S = 1.0
@@ -158,7 +151,8 @@ ENTRY = Sent(1)
 
 
 class JournalWriter:
-    """Journal entries written on one connection of this process's own, replies read later.
+    """Journal entries written on one connection of this process's own, each reply read
+    before the call answers.
 
     Each failed entry is counted in :attr:`dropped`: an error reply, or a connection that
     broke before the reply was read (such an entry may have been stored; it is counted
@@ -195,19 +189,12 @@ class JournalWriter:
         self.dropped = 0
 
     def record(self, line: str) -> None:
-        """Write one entry without waiting for Redis (unless more than MAX_UNCONFIRMED
-        are still unconfirmed). Never raises.
+        """Write one entry and read Redis's reply to it (bounded by the socket timeout).
+        Never raises.
 
         Why a client that got its answer finds its call in ``GET /__mock/requests`` on any
-        worker or instance: the entry's bytes are handed to the kernel (``sendall``)
-        before this returns, so before the answer leaves. Redis serves connections in the
-        order their bytes arrived (the kernel's ready list is first in, first out) and
-        takes up to 16 KiB from one connection at a time; this connection never holds
-        more than MAX_UNCONFIRMED entries (a few KiB) ahead of this one. So any command
-        sent after the client got its answer (the journal query, on whichever
-        connection) is served after the entry. Within one process the query first reads
-        every pending reply (:meth:`flush`), which makes it certain there. Across hosts it
-        holds unless TCP has to retransmit the entry's segment."""
+        worker or instance: Redis has stored the entry (or refused it, and it is counted
+        as dropped) before this returns, so before the answer leaves."""
         with self._lock:
             if time.monotonic() < self._down_until:
                 self.dropped += 1
@@ -215,8 +202,6 @@ class JournalWriter:
             queued = False
             try:
                 connection = self._connected()
-                if len(self._pending) >= COLLECT_AT:
-                    self._collect(connection, wait_down_to=None)
                 packed = b""  # in the order of self._pending
                 if self._connection_new:
                     self._connection_new = False
@@ -230,8 +215,7 @@ class JournalWriter:
                 self._pending.append(ENTRY)
                 queued = True
                 connection.send_packed_command([packed], check_health=False)
-                if len(self._pending) > MAX_UNCONFIRMED:
-                    self._collect(connection, wait_down_to=MAX_UNCONFIRMED // 2)
+                self._collect(connection)
             except LINK_ERRORS as error:
                 if not queued:
                     self.dropped += 1
@@ -245,7 +229,7 @@ class JournalWriter:
             if connection is None or self._pid != os.getpid() or not self._pending:
                 return
             try:
-                self._collect(connection, wait_down_to=0)
+                self._collect(connection)
             except LINK_ERRORS as error:
                 self._fail(error)
 
@@ -267,16 +251,10 @@ class JournalWriter:
             self._connection_new = True
         return self._connection
 
-    def _collect(self, connection: Link, wait_down_to: int | None) -> None:
-        """Read replies: those already there (``wait_down_to`` None), or, waiting, until
-        at most ``wait_down_to`` are pending."""
+    def _collect(self, connection: Link) -> None:
+        """Read every pending reply, waiting for each (bounded by the socket timeout)."""
         pending = self._pending
         while pending:
-            if wait_down_to is None:
-                if not connection.can_read(timeout=0):
-                    return
-            elif len(pending) <= wait_down_to:
-                return
             sent = pending[0]
             try:
                 connection.read_response()

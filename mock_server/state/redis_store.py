@@ -2,11 +2,10 @@
 for every instance of the mock on one Redis (``facematch serve --state redis://HOST:PORT/N``).
 
 Keys live under a prefix (``facematch:`` unless the URL says ``?prefix=NAME:``). A call of
-the operation waits for no round trip to Redis: each process is subscribed to a change
-channel every admin write publishes on, and re-reads the overrides and definitions only
-when a message arrived (or the subscription broke, or a second passed since it last
-checked); its journal entry is written without waiting for the reply
-(:mod:`.redis_links`). A call that falls in a sequence makes one script call, which
+the operation waits for one round trip to Redis, its journal entry's: each process is
+subscribed to a change channel every admin write publishes on, and re-reads the overrides
+and definitions only when a message arrived (or the subscription broke, or a second passed
+since it last checked) (:mod:`.redis_links`). A call that falls in a sequence makes one script call, which
 advances the position atomically.
 
 When Redis goes away the operation keeps answering: it uses the last overrides and
