@@ -38,62 +38,94 @@ MAX_FAULT_NAMES = 32
 def create_control_blueprint(ctx: MockContext) -> Blueprint:
     blueprint = Blueprint("control", __name__)
     admin = admin_route(AdminPolicy(ctx.settings.allowed_hosts, ctx.settings.admin_token))
-    low, high, default = journal_limit_bounds(ctx)
-    examples = list(ctx.contract.examples)
-    schemas = ctx.contract.document["components"]["schemas"]
-    settings_schema = OAS30Validator(ctx.contract.deep_resolve(schemas["RuntimeSettings"]))
-    sequence_schema = OAS30Validator(ctx.contract.deep_resolve(schemas["SequenceDefinition"]))
+    control = Control(ctx)
+    for rule, methods, name in ROUTES:
+        view = getattr(control, name)
+        blueprint.add_url_rule(rule, name, admin(store_errors(view)), methods=list(methods))
+    return blueprint
 
-    def route(rule: str, methods: list[str]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-        def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
-            @wraps(view)
-            def reachable(*args: Any, **kwargs: Any) -> Response:
-                try:
-                    return view(*args, **kwargs)
-                except StoreUnavailable as error:
-                    raise ApiError(ErrorKind.STATE_UNAVAILABLE, {"reason": str(error)}) from None
-                except UnknownSequence as error:
-                    raise ApiError(ErrorKind.UNKNOWN_SEQUENCE, {"name": error.args[0]}) from None
 
-            blueprint.add_url_rule(rule, view.__name__, admin(reachable), methods=methods)
-            return view
+#: Every admin route: its rule, methods and the :class:`Control` method (also the endpoint's name).
+ROUTES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (JOURNAL_PATH, ("GET",), "list_requests"),
+    (JOURNAL_PATH + "/count", ("GET",), "count_requests"),
+    (JOURNAL_PATH, ("DELETE",), "clear_requests"),
+    ("/__mock/settings", ("GET",), "get_settings"),
+    ("/__mock/settings", ("PUT", "PATCH"), "put_settings"),
+    ("/__mock/settings", ("DELETE",), "clear_settings"),
+    ("/__mock/sequences", ("GET",), "list_sequences"),
+    ("/__mock/sequences", ("DELETE",), "remove_sequences"),
+    ("/__mock/sequences/<name>", ("GET",), "get_sequence"),
+    ("/__mock/sequences/<name>", ("PUT",), "put_sequence"),
+    ("/__mock/sequences/<name>", ("DELETE",), "remove_sequence"),
+    ("/__mock/positions", ("DELETE",), "reset_sequences"),
+)
 
-        return decorate
+
+def store_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """The store's refusals as the admin API's: 503 when it cannot be reached, 404 for an
+    unknown sequence."""
+
+    @wraps(view)
+    def reachable(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except StoreUnavailable as error:
+            raise ApiError(ErrorKind.STATE_UNAVAILABLE, {"reason": str(error)}) from None
+        except UnknownSequence as error:
+            raise ApiError(ErrorKind.UNKNOWN_SEQUENCE, {"name": error.args[0]}) from None
+
+    return reachable
+
+
+class Control:
+    """The admin API's views, with what they read once at start-up (the journal's limit
+    bounds, the example names, the two body schemas)."""
+
+    def __init__(self, ctx: MockContext) -> None:
+        self.ctx = ctx
+        self.limits = journal_limit_bounds(ctx)
+        self.examples = list(ctx.contract.examples)
+        schemas = ctx.contract.document["components"]["schemas"]
+        self.settings_schema = OAS30Validator(ctx.contract.deep_resolve(schemas["RuntimeSettings"]))
+        self.sequence_schema = OAS30Validator(ctx.contract.deep_resolve(schemas["SequenceDefinition"]))
 
     # -- the journal
-    @route(JOURNAL_PATH, ["GET"])
-    def list_requests() -> Response:
+    def list_requests(self) -> Response:
         query = journal_query(allowed=(LIMIT,))
-        limit = min(parse_limit(request.args.get(LIMIT), low, high, default), ctx.settings.journal_limit)
-        page = ctx.state.requests(query, limit)
+        low, high, default = self.limits
+        limit = min(parse_limit(request.args.get(LIMIT), low, high, default), self.ctx.settings.journal_limit)
+        page = self.ctx.state.requests(query, limit)
         return json_response({"requests": [entry.as_dict() for entry in page.entries], "dropped": page.dropped})
 
-    @route(JOURNAL_PATH + "/count", ["GET"])
-    def count_requests() -> Response:
-        return json_response({"count": ctx.state.count(journal_query())})
+    def count_requests(self) -> Response:
+        return json_response({"count": self.ctx.state.count(journal_query())})
 
-    @route(JOURNAL_PATH, ["DELETE"])
-    def clear_requests() -> Response:
-        ctx.state.clear_requests()
+    def clear_requests(self) -> Response:
+        self.ctx.state.clear_requests()
         return current_app.response_class(status=204)
 
     # -- runtime overrides
-    @route("/__mock/settings", ["GET"])
-    def get_settings() -> Response:
-        return json_response(public(ctx.state.current().overrides))
+    def get_settings(self) -> Response:
+        return json_response(public(self.ctx.state.current().overrides))
 
-    @route("/__mock/settings", ["PUT", "PATCH"])
-    def put_settings() -> Response:
+    def put_settings(self) -> Response:
         body = json_body()
         if not isinstance(body, dict):
             raise invalid("settings must be a JSON object")
         unknown = sorted(set(body) - set(SETTINGS_FIELDS))
         if unknown:
             raise invalid(f"unknown setting {', '.join(unknown)[:100]}: use {', '.join(SETTINGS_FIELDS)}")
-        conforming(settings_schema, body, "settings")
+        conforming(self.settings_schema, body, "settings")
         merged = body
         if request.method == "PATCH":
-            merged = {**public(ctx.state.current().overrides), **body}
+            merged = {**public(self.ctx.state.current().overrides), **body}
+        overrides = self.overrides_from(merged)
+        self.ctx.state.set_overrides(overrides)
+        return json_response(public(overrides))
+
+    def overrides_from(self, merged: dict[str, Any]) -> RuntimeOverrides:
+        """The settings a PUT or PATCH leads to, checked beyond their schema."""
         faults = merged.get("faults")
         if faults is not None and (
             not isinstance(faults, dict)
@@ -112,63 +144,56 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
         except ValueError as error:
             raise invalid(str(error)) from None
         scenario = overrides.default_scenario
-        if scenario is not None and scenario not in ctx.contract.examples:
+        if scenario is not None and scenario not in self.ctx.contract.examples:
             raise ApiError(
                 ErrorKind.INVALID_BODY,
                 {"reason": f"unknown example {scenario[:70]!r} for default_scenario: see detail.available"},
-                extra={"available": sorted(ctx.contract.examples)},
+                extra={"available": sorted(self.ctx.contract.examples)},
             )
-        ctx.state.set_overrides(overrides)
-        return json_response(public(overrides))
+        return overrides
 
-    @route("/__mock/settings", ["DELETE"])
-    def clear_settings() -> Response:
-        ctx.state.set_overrides(RuntimeOverrides())
+    def clear_settings(self) -> Response:
+        self.ctx.state.set_overrides(RuntimeOverrides())
         return current_app.response_class(status=204)
 
     # -- sequences
-    def described(name: str | None = None) -> list[dict[str, object]]:
-        sequences = ctx.state.current().sequences
+    def described(self, name: str | None = None) -> list[dict[str, object]]:
+        state = self.ctx.state
+        sequences = state.current().sequences
         if name is not None:
             sequences = tuple(sequence for sequence in sequences if sequence.name == name)
             if not sequences:
                 raise UnknownSequence(name)
-        return [{**sequence.to_json(), "positions": ctx.state.positions(sequence.name)} for sequence in sequences]
+        return [{**sequence.to_json(), "positions": state.positions(sequence.name)} for sequence in sequences]
 
-    @route("/__mock/sequences", ["GET"])
-    def list_sequences() -> Response:
-        return json_response({"sequences": described()})
+    def list_sequences(self) -> Response:
+        return json_response({"sequences": self.described()})
 
-    @route("/__mock/sequences", ["DELETE"])
-    def remove_sequences() -> Response:
-        ctx.state.remove(None)
+    def remove_sequences(self) -> Response:
+        self.ctx.state.remove(None)
         return current_app.response_class(status=204)
 
-    @route("/__mock/sequences/<name>", ["GET"])
-    def get_sequence(name: str) -> Response:
-        return json_response(described(checked_name(name))[0])
+    def get_sequence(self, name: str) -> Response:
+        return json_response(self.described(checked_name(name))[0])
 
-    @route("/__mock/sequences/<name>", ["PUT"])
-    def put_sequence(name: str) -> Response:
+    def put_sequence(self, name: str) -> Response:
         body = json_body()
         if isinstance(body, dict) and "name" in body:
             raise invalid("the URL names the sequence: leave name out of the body")
         if isinstance(body, dict):
-            conforming(sequence_schema, body, "sequence")
+            conforming(self.sequence_schema, body, "sequence")
         try:
-            sequence = parse_sequence(body, examples, name=checked_name(name))
-            ctx.state.define([sequence])
+            sequence = parse_sequence(body, self.examples, name=checked_name(name))
+            self.ctx.state.define([sequence])
         except SequenceError as error:
             raise invalid(str(error)) from None
-        return json_response(described(sequence.name)[0])
+        return json_response(self.described(sequence.name)[0])
 
-    @route("/__mock/sequences/<name>", ["DELETE"])
-    def remove_sequence(name: str) -> Response:
-        ctx.state.remove(checked_name(name))
+    def remove_sequence(self, name: str) -> Response:
+        self.ctx.state.remove(checked_name(name))
         return current_app.response_class(status=204)
 
-    @route("/__mock/positions", ["DELETE"])
-    def reset_sequences() -> Response:
+    def reset_sequences(self) -> Response:
         extra = sorted(set(request.args) - {"sequence", "key"})
         if extra:
             raise ApiError(ErrorKind.INVALID_QUERY, {"field": extra[0][:50], "reason": "unknown; use sequence, key"})
@@ -178,10 +203,8 @@ def create_control_blueprint(ctx: MockContext) -> Blueprint:
             reason = f"must be 1-{MAX_KEY_LENGTH} characters"
             raise ApiError(ErrorKind.INVALID_QUERY, {"field": "key", "reason": reason})
         if name is not None:
-            described(checked_name(name))  # 404 when unknown
-        return json_response({"reset": ctx.state.reset(name, key)})
-
-    return blueprint
+            self.described(checked_name(name))  # 404 when unknown
+        return json_response({"reset": self.ctx.state.reset(name, key)})
 
 
 def json_response(data: object, status: int = 200) -> Response:
