@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from .ab_state import CLOCK_TICKS, cpu_ticks
+
 ROOT = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 #: Run in the checkout being measured (its own mock_server on sys.path first).
 PROBE = """
@@ -54,11 +54,6 @@ for _ in range(calls):
     spin(gap)
 print(json.dumps({"cpu": cpu / calls * 1e6, "wall p50": statistics.median(walls) * 1e6}))
 """
-
-
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def main(argv: list[str] | None = None) -> int:
