@@ -2,7 +2,7 @@
 
 Each broken server is a small HTTP proxy in front of a live mock that changes exactly one
 thing about the answers (or, for ERR-2, ignores one thing about the request). The kit sees
-nothing but HTTP: it runs as ``facematch check`` in a subprocess against the proxy's URL,
+nothing but HTTP: it runs as ``facematch check`` in its own process against the proxy's URL,
 and the rules it reports as failing are read back from its JUnit XML.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -27,6 +26,7 @@ import requests
 from facematch_contract.operation import DEV_JWT_SECRET
 from facematch_contract.tokens import mint_token
 
+from . import kit_process
 from .kit_commands import check_command
 from .live import ROOT
 
@@ -253,6 +253,7 @@ class BrokenProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -325,7 +326,7 @@ class KitRun:
 
 
 def run_kit(base_url: str, out: Path, *extra: str) -> KitRun:
-    """``facematch check`` in a subprocess; the failing rules come from its JSON report."""
+    """``facematch check`` in its own process (tests/kit_process.py); the failing rules come from its JSON report."""
     junit, report, evidence = out / "junit.xml", out / "report.md", out / "report.json"
     command = [
         *check_command(base_url),
@@ -341,7 +342,7 @@ def run_kit(base_url: str, out: Path, *extra: str) -> KitRun:
         "12345",
         *extra,
     ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = kit_process.run(command, ROOT, timeout=600)
     doc = json.loads(evidence.read_text())
     breaches = sum(row["status"] == "fail" for row in doc["rules"] + doc["expectations"])
     breaches += sum(bool(check["failed"]) for check in doc["schemathesis_checks"])

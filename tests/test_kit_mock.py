@@ -15,6 +15,7 @@ import pytest
 
 from facematch_contract import SPEC_PATH
 
+from . import kit_process
 from .kit_commands import PLUGIN_ARGS, check_command, report_options
 from .live import ROOT
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.server
 
 def facematch_check(base_url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = check_command(base_url, *report_options(out), *extra)
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return kit_process.run(command, ROOT, timeout=600)
 
 
 def assert_clean_reports(out: Path, profile: str) -> None:

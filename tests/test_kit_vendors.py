@@ -3,7 +3,8 @@
 The servers in ``tests/vendors`` answer ``POST /advanced_facematch`` without any of the
 mock's code: three conforming ones on different stacks (each lenient where the upstream is
 silent) must PASS; every named bug must FAIL, on the rule it breaks. The kit runs as
-``python -m facematch check`` in a subprocess, sees only HTTP, and the rules it failed are
+``python -m facematch check`` in its own process (forked from a process that has
+the kit imported: tests/kit_process.py), sees only HTTP, and the rules it failed are
 read back from its JSON report by ``failed_rules``.
 
 Each stack is one server process holding one instance per bug; kit runs go three at a time.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from . import kit_process
 from .kit_commands import check_command
 from .live import ROOT
 from .vendors.bug import CONFORMING, Bug
@@ -92,7 +93,7 @@ def run_kit(target: str, url: str, out: Path, seed: int, max_examples: int) -> K
         str(evidence),
     ]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=300)
+    done = kit_process.run(command, out, timeout=300)
     failed = frozenset(failed_rules(evidence)) if evidence.exists() else frozenset({"(no JSON report)"})
     tail = done.stdout[-3000:] + done.stderr[-1500:]
     return KitRun(target, seed, done.returncode, failed, time.monotonic() - started, tail)

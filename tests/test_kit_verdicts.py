@@ -84,6 +84,8 @@ def test_a_token_the_server_refuses_is_named(mock_url: str, tmp_path: Path) -> N
 class _Refusing(BaseHTTPRequestHandler):
     """Not the mock: answers every request with 401 JSON and has no /healthz."""
 
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
+
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
@@ -162,6 +164,7 @@ class _NeverFake(BaseHTTPRequestHandler):
     keeps every rule but never detects a spoof, so LIVE-1 can never be exercised."""
 
     upstream = ""
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -219,6 +219,10 @@ def _handler_class(vendor: VendorA) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "VendorA/1.0"
+        # Headers and body leave in two writes: with Nagle on, the second waits for the
+        # client's delayed ACK (40 ms a response on Linux). A real vendor may have that stall;
+        # the kit's verdicts do not depend on it, and it made these runs 2.5 times longer.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             pass
