@@ -23,6 +23,8 @@ from mock_server.config import Settings
 from mock_server.errors import ERRORS, ApiError, ErrorKind
 from mock_server.scenarios import QUERY_PARAMETER
 
+from .live import start_server
+
 DOC = Document(SPEC_PATH)
 
 
@@ -106,12 +108,17 @@ def test_journal_limit_inside_the_range_is_honoured(client: FlaskClient) -> None
     assert len(client.get("/__mock/requests").get_json()["requests"]) == 3
 
 
-def test_plain_schemathesis_finds_nothing_on_the_mock_routes(mock_url: str) -> None:
+@pytest.mark.server
+def test_plain_schemathesis_finds_nothing_on_the_mock_routes() -> None:
     """Plain `st run` (no kit hooks) on the `mock` tag: the contract download and the journal's
-    limit are described as served (no ST108 on /openapi.yaml, no ST201 on limit)."""
+    limit are described as served (no ST108 on /openapi.yaml, no ST201 on limit).
+
+    On a mock of its own: the run PUTs generated settings (faults among them) and sequences,
+    which would steer every later test of the session's shared mock."""
     st = Path(sys.executable).parent / "st"
-    command = [str(st), "run", str(SPEC_PATH), "-u", mock_url, "--include-tag", "mock", "-n", "20", "--seed", "14"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+    with start_server("--strict") as url:
+        command = [str(st), "run", str(SPEC_PATH), "-u", url, "--include-tag", "mock", "-n", "20", "--seed", "14"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-5000:]
     assert "passed" in output and "ST1" not in output and "ST2" not in output, output[-5000:]
