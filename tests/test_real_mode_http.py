@@ -4,13 +4,13 @@ Photographs and liveness models come from the shared data folder beside the repo
 (``../shared`` or ``$FACEMATCH_SHARED_DIR``). Without its ``models`` folder the module is
 skipped, except in CI (``CI=true``), where a missing folder is a failure.
 
-Every genuine pair of ``identities.csv`` must match over HTTP, and a sample of the impostor
-pairs must not: 240 evenly spaced of the 1258 (360 two-photo requests). Every one of the 1258
-impostor pairs is judged at the same threshold, on the same models, by
-tests/test_real_models.py (one embedding per photo instead of two analyses per request);
-here the server's path is checked on a sample that reaches every photo.
-``FACEMATCH_REAL_IMPOSTOR_SAMPLE=all`` sends all 1378 pairs (a few minutes on two cores),
-``=N`` sends N impostor pairs.
+Genuine pairs of ``identities.csv`` must match over HTTP and impostor pairs must not: by
+default 60 of the 120 genuine and 80 of the 1258 impostor pairs, evenly spaced (140
+two-photo requests; the impostors reach every photo). Every one of the 1378 pairs is judged
+at the same threshold, on the same models, by tests/test_real_models.py (one embedding per
+photo instead of two analyses per request); here the server's path is checked on a sample.
+``FACEMATCH_REAL_PAIR_SAMPLE=all`` sends all 1378 pairs (a few minutes on two cores);
+``=G,I`` sends G genuine and I impostor pairs.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ require_models("real-mode HTTP tests")
 
 #: Parallel clients: keeps both server workers (and their helper processes) busy.
 CLIENTS = 4
-#: Impostor pairs sent over HTTP by default (all 1258 are judged in tests/test_real_models.py).
-IMPOSTOR_SAMPLE = 240
+#: Genuine and impostor pairs sent over HTTP by default (all are judged in tests/test_real_models.py).
+GENUINE_SAMPLE, IMPOSTOR_SAMPLE = 60, 80
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +64,24 @@ def compare(url: str, auth: dict[str, str], first: str, second: str) -> dict:
     return body
 
 
+def evenly_spaced(pairs: list[tuple[str, str]], wanted: int) -> list[tuple[str, str]]:
+    if not 0 < wanted < len(pairs):
+        return pairs
+    step = len(pairs) / wanted
+    return [pairs[int(i * step)] for i in range(wanted)]
+
+
 def test_identity_pairs(real_url: str, auth: dict[str, str]) -> None:
     people = rows("identities.csv")
     pairs = list(itertools.combinations(people, 2))
     genuine = [(a["file"], b["file"]) for a, b in pairs if a["identity"] == b["identity"]]
     impostor = [(a["file"], b["file"]) for a, b in pairs if a["identity"] != b["identity"]]
     assert (len(genuine), len(impostor)) == (120, 1258)
-    wanted = os.environ.get("FACEMATCH_REAL_IMPOSTOR_SAMPLE") or str(IMPOSTOR_SAMPLE)
-    sample = len(impostor) if wanted == "all" else int(wanted)
-    if 0 < sample < len(impostor):
-        step = len(impostor) / sample
-        impostor = [impostor[int(i * step)] for i in range(sample)]
-    if sample == IMPOSTOR_SAMPLE:  # the default sample sends every photo at least once
+    wanted = os.environ.get("FACEMATCH_REAL_PAIR_SAMPLE") or f"{GENUINE_SAMPLE},{IMPOSTOR_SAMPLE}"
+    if wanted != "all":
+        genuine_wanted, impostor_wanted = (int(n) for n in wanted.split(","))
+        genuine, impostor = evenly_spaced(genuine, genuine_wanted), evenly_spaced(impostor, impostor_wanted)
+    if wanted == f"{GENUINE_SAMPLE},{IMPOSTOR_SAMPLE}":  # the default sample sends every photo
         assert {name for pair in impostor for name in pair} == {row["file"] for row in people}
 
     def result(pair: tuple[str, str]) -> tuple[str, str, str, float]:
