@@ -36,14 +36,16 @@ from .vendors.stacks import Stack
 pytestmark = pytest.mark.server
 
 SECRET = "vendor-kit-secret-7f3a9c1e5b2d4086a1c3e5f7"
-#: Generated requests per property for a bug hunt, and for a conforming run.
-BUG_EXAMPLES = 12
+#: Generated requests per property for a bug hunt, and for a conforming run. Every bug, hold-outs
+#: included, is caught on its rule at 5 as it was at 12 (most by the kit's fixed requests, the rest
+#: by the first generated ones); a vendor's run uses the default, 100.
+BUG_EXAMPLES = 5
 CONFORMING_EXAMPLES = 20
 #: Fixed seeds for bug hunts (a bug's verdict must not hang on luck); conforming runs draw theirs.
 BUG_SEED = 20261204
 #: Random-seed runs per conforming stack, made with the bug hunts (one pool, one server per stack):
-#: five, the issue's bar for "no false alarms". With 47 bug hunts at about 9 CPU-seconds each,
-#: more would take the file past its CI budget.
+#: five, the issue's bar for "no false alarms". With 47 bug hunts at 2-3 CPU-seconds each and
+#: the conforming runs at about 5, more would take the file past its CI budget.
 CONFORMING_SEEDS = 5
 PARALLEL_RUNS = 3
 
