@@ -44,8 +44,8 @@ CONFORMING_EXAMPLES = 20
 #: Fixed seeds for bug hunts (a bug's verdict must not hang on luck); conforming runs draw theirs.
 BUG_SEED = 20261204
 #: Random-seed runs per conforming stack, made with the bug hunts (one pool, one server per stack):
-#: five, the issue's bar for "no false alarms". With 47 bug hunts at 2-3 CPU-seconds each and
-#: the conforming runs at about 5, more would take the file past its CI budget.
+#: five, the issue's bar for "no false alarms". With the 47 bug hunts in the same pool, more
+#: would take the file past its CI budget.
 CONFORMING_SEEDS = 5
 PARALLEL_RUNS = 3
 
