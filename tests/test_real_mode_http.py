@@ -159,7 +159,7 @@ def test_the_contract_kit_passes_real_mode(profile: str, real_url: str, tmp_path
     examples than against the mock: every real request runs the models)."""
     from .test_kit_mock import facematch_check
 
-    done = facematch_check(real_url, tmp_path, "--profile", profile, "--max-examples", "15")
+    done = facematch_check(real_url, tmp_path, "--profile", profile, "--max-examples", "6")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     report = (tmp_path / "report.md").read_text()
     assert "**Verdict: PASS**" in report
