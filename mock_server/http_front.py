@@ -392,6 +392,7 @@ class HttpConnection(asyncio.Protocol):
         answer = run_wsgi(self.front.app, environ)
         waiter = self.front.acks
         if acks and not all(ack.settled for ack in acks):
+            self._drop_body()  # the request's bytes are not needed while the answer waits
             waiter.wait(acks, lambda: self._answer(answer, environ))
             return
         self._answer(answer, environ)

@@ -25,7 +25,7 @@ import requests
 from mock_server.acks import Ack, AckWaiter
 from mock_server.journal import JournalEntry
 from mock_server.state import JournalQuery
-from mock_server.state.redis_links import RETRY_AFTER_S
+from mock_server.state.redis_links import LOAD, RETRY_AFTER_S, Sent
 from mock_server.state.redis_store import TIMEOUT_S, RedisStore
 
 from .conftest import fixture_path
@@ -367,3 +367,32 @@ def test_a_query_on_the_loop_reads_the_pending_replies_itself(redis_server: Redi
     counted, answered = asyncio.run(scenario())
     assert counted == 5
     assert answered == list(range(5))
+
+
+def test_replies_are_read_in_any_split_resp2_or_resp3_pushes_and_attributes_aside() -> None:
+    """The writer parses replies itself (it must not block on half a reply): every way
+    the bytes can arrive settles the same commands with the same errors."""
+    replies = (
+        b":5\r\n"  # a batch stored (RESP2 and RESP3 integer)
+        b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n"  # an out-of-band push: settles nothing
+        b"$40\r\n" + b"a" * 40 + b"\r\n"  # SCRIPT LOAD's sha
+        b"-NOSCRIPT No matching script.\r\n"
+        b"|1\r\n+key\r\n:1\r\n:7\r\n"  # attributes, then the reply
+        b"!10\r\nOOM denied\r\n"  # a RESP3 blob error
+    )
+    for split in range(len(replies) + 1):
+        writer = RedisStore("redis://127.0.0.1:1/0", [], 10, 1000)._writer
+        sent = [Sent(2, batch=True, ack=Ack(writer, 0.0)), LOAD, Sent(3, batch=True, ack=Ack(writer, 0.0))]
+        sent += [Sent(1, batch=True, ack=Ack(writer, 0.0)), Sent(4, batch=True, ack=Ack(writer, 0.0))]
+        writer._pending.extend(sent)
+        writer._batches = 4
+        for piece in (replies[:split], replies[split:]):
+            if piece:
+                writer._take(piece)
+        assert not writer._pending and not writer._inbox, split
+        assert [each.ack.settled for each in sent if each.ack is not None] == [True] * 4
+        assert writer.dropped == 3 + 4, split  # the NOSCRIPT batch and the OOM one
+        assert writer._connection_new  # the script is loaded again before the next batch
+    writer = RedisStore("redis://127.0.0.1:1/0", [], 10, 1000)._writer
+    with pytest.raises(redis.ConnectionError):
+        writer._take(b":1\r\n")  # a reply to no command: the stream is not trusted

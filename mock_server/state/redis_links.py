@@ -383,32 +383,30 @@ class JournalWriter:
             self._take(sock.recv(RECV_BYTES))
 
     def _take(self, data: bytes) -> None:
-        """Settle the commands whose replies ``data`` completes (RESP: ``:N``, ``+OK``,
-        ``$N`` bulk strings, ``-ERR`` errors; nothing else answers these commands)."""
+        """Settle the commands whose replies ``data`` completes. Replies are read as RESP2 or
+        RESP3 values (redis-py asks for RESP3); out-of-band pushes and attributes settle
+        nothing; an error reply (``-`` or ``!``) drops its command's entries."""
         if not data:
             raise redis.ConnectionError("Redis closed the journal connection")
         buffer = self._inbox + data if self._inbox else data
         at = 0
-        while self._pending:
-            end = buffer.find(b"\r\n", at)
-            if end < 0:
+        while True:
+            after = _value_end(buffer, at)
+            if after is None:
                 break
             kind = buffer[at : at + 1]
-            after = end + 2
-            if kind == b"$":
-                size = int(buffer[at + 1 : end])
-                if size >= 0:
-                    after += size + 2
-                    if len(buffer) < after:
-                        break
-            elif kind not in (b":", b"+", b"-"):
-                raise redis.ConnectionError(f"unexpected reply on the journal connection: {kind!r}")
-            error = buffer[at + 1 : end].decode("utf-8", "replace") if kind == b"-" else None
+            start = at
             at = after
-            self._settle(self._pending.popleft(), error)
+            if kind in (b">", b"|"):
+                continue  # a push (not a reply) or the attributes before a reply
+            if not self._pending:
+                raise redis.ConnectionError("a reply to no command on the journal connection")
+            error = None
+            if kind in (b"-", b"!"):
+                line = buffer.index(b"\r\n", start)
+                error = buffer[start + 1 : line] if kind == b"-" else buffer[line + 2 : after - 2]
+            self._settle(self._pending.popleft(), None if error is None else error.decode("utf-8", "replace"))
         self._inbox = buffer[at:]
-        if self._inbox and not self._pending:
-            raise redis.ConnectionError("a reply to no command on the journal connection")
 
     def _settle(self, sent: Sent, error: str | None) -> None:
         if sent.batch:
@@ -445,3 +443,35 @@ class JournalWriter:
             connection.disconnect()
         self._down_until = time.monotonic() + RETRY_AFTER_S
         log.warning("state store %s is unreachable (journal): %s", self._name, type(error).__name__)
+
+
+#: RESP value types of one line, of a length-prefixed blob, and of N (or 2N) nested values.
+_LINE_TYPES = frozenset(b"+-:_,#(")
+_BLOB_TYPES = frozenset(b"$!=")
+_AGGREGATE_TYPES = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
+
+
+def _value_end(buffer: bytes, at: int) -> int | None:
+    """Where the RESP value starting at ``at`` ends, or None when it is not complete yet."""
+    end = buffer.find(b"\r\n", at)
+    if end < 0:
+        return None
+    kind = buffer[at] if at < len(buffer) else -1
+    if kind in _LINE_TYPES:
+        return end + 2
+    try:
+        size = int(buffer[at + 1 : end])
+    except ValueError:
+        raise redis.ConnectionError("unreadable reply on the journal connection") from None
+    if kind in _BLOB_TYPES:
+        after = end + 2 + (size + 2 if size >= 0 else 0)
+        return after if len(buffer) >= after else None
+    if kind in _AGGREGATE_TYPES:
+        after = end + 2
+        for _ in range(max(size, 0) * _AGGREGATE_TYPES[kind]):
+            inner = _value_end(buffer, after)
+            if inner is None:
+                return None
+            after = inner
+        return after
+    raise redis.ConnectionError(f"unreadable reply on the journal connection: {buffer[at : at + 1]!r}")
