@@ -151,7 +151,7 @@ class ChangeListener:
 #: Entries carried by one command at most (Lua's ``unpack`` takes a few thousand arguments).
 MAX_BATCH = 256
 #: Bytes asked of the socket per read; replies are a few bytes per command.
-RECV_BYTES = 65536
+RECV_BYTES = 16384
 
 
 @dataclass(eq=False)
@@ -167,6 +167,8 @@ class Sent:
 
 
 LOAD = Sent(0)
+#: One entry whose reply is read before the call answers (nothing waits on an ack for it).
+ENTRY = Sent(1, batch=True)
 
 
 class JournalWriter:
@@ -251,11 +253,12 @@ class JournalWriter:
                 return
             try:
                 self._connected()
-                ack = self._queue(line)
                 if acks is None:
+                    self._queued.append(bulk(line.encode()))
                     self._send_queued()
                     self._collect()
                     return
+                ack = self._queue(line)
                 if not self._batches or len(self._queued) >= MAX_BATCH:
                     self._send_queued()
                 acks.append(ack)
@@ -371,7 +374,7 @@ class JournalWriter:
         lines, self._queued = self._queued, []
         ack, self._queued_ack = self._queued_ack, None
         packed += b"*%d\r\n" % (self._fixed_count + len(lines)) + self._fixed + b"".join(lines)
-        self._pending.append(Sent(len(lines), batch=True, ack=ack))
+        self._pending.append(ENTRY if ack is None and len(lines) == 1 else Sent(len(lines), batch=True, ack=ack))
         self._batches += 1
         sock.sendall(packed)
 
@@ -388,6 +391,9 @@ class JournalWriter:
         nothing; an error reply (``-`` or ``!``) drops its command's entries."""
         if not data:
             raise redis.ConnectionError("Redis closed the journal connection")
+        if data[:1] == b":" and not self._inbox and len(self._pending) == 1 and data.find(b"\r\n") == len(data) - 2:
+            self._settle(self._pending.popleft(), None)  # the common case: one batch stored
+            return
         buffer = self._inbox + data if self._inbox else data
         at = 0
         while True:
