@@ -90,19 +90,23 @@ class AckWaiter:
                 loop.add_reader(fd, self._readable, ack.source)
                 self.watched[fd] = ack.source
                 ack.source.watch(self._release)
+        first = min((ack.deadline for ack in acks if not ack.settled), default=None)
+        # Deadlines only grow (a write's bound starts when it is made), so one timer, at
+        # the earliest, serves every wait until it fires: no timer is set per call.
+        if first is not None and (self.timer is None or first < self.timer_at):
+            self._arm(first)
         self.check()
 
     def check(self) -> None:
-        """Hand over every answer whose acks are all settled; arm the timer for the rest.
-        The front calls it after each app call too, since a store may settle acks there
-        (a journal query reads every pending reply)."""
+        """Hand over every answer whose acks are all settled. The front calls it after
+        each app call too, since a store may settle acks there (a journal query reads
+        every pending reply)."""
         if not self.waiting:
-            self._disarm()
             return
         ready = [item for item in self.waiting if all(ack.settled for ack in item.acks)]
-        if ready:
-            self.waiting = [item for item in self.waiting if item not in ready]
-        self._arm()
+        if not ready:
+            return
+        self.waiting = [item for item in self.waiting if item not in ready]
         for item in ready:
             item.then()
 
@@ -114,22 +118,11 @@ class AckWaiter:
         if self.watched.pop(fd, None) is not None:
             asyncio.get_running_loop().remove_reader(fd)
 
-    def _arm(self) -> None:
-        deadlines = [ack.deadline for item in self.waiting for ack in item.acks if not ack.settled]
-        if not deadlines:
-            self._disarm()
-            return
-        first = min(deadlines)
-        if self.timer is not None and self.timer_at == first:
-            return
-        self._disarm()
-        self.timer_at = first
-        self.timer = asyncio.get_running_loop().call_later(max(0.0, first - time.monotonic()), self._expired)
-
-    def _disarm(self) -> None:
+    def _arm(self, at: float) -> None:
         if self.timer is not None:
             self.timer.cancel()
-            self.timer = None
+        self.timer_at = at
+        self.timer = asyncio.get_running_loop().call_later(max(0.0, at - time.monotonic()), self._expired)
 
     def _expired(self) -> None:
         self.timer = None
@@ -139,3 +132,6 @@ class AckWaiter:
                 if not ack.settled and ack.deadline <= now:
                     ack.source.expire()  # settles every ack of that source
         self.check()
+        rest = [ack.deadline for item in self.waiting for ack in item.acks if not ack.settled]
+        if rest:
+            self._arm(min(rest))

@@ -286,7 +286,7 @@ def test_entries_recorded_while_a_batch_is_out_go_as_one_command_in_order(redis_
     page = store.requests(JournalQuery(), 100)
     assert [entry.correlation_id for entry in page.entries] == [f"id-{n}" for n in range(40)]
     assert page.dropped == 0
-    assert not waiter.waiting and waiter.timer is None
+    assert not waiter.waiting and len(waiter.watched) == 1  # watched until its connection closes
 
 
 def test_a_batch_keeps_both_bounds(redis_server: RedisServer) -> None:
