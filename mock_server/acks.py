@@ -38,6 +38,10 @@ class AckSource(Protocol):
         """Read what arrived (called when the socket is readable, so it does not block)
         and settle the acks it confirms. Never raises."""
 
+    def push(self) -> None:
+        """Send what was held back for the end of the loop pass (the writes of every app
+        call the pass ran go out together). Never raises."""
+
     def expire(self) -> None:
         """An ack's bound has passed: give up on every write not yet confirmed (each
         counts as lost), which settles every ack. Never raises."""
@@ -75,6 +79,8 @@ class AckWaiter:
     watched: dict[int, AckSource] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
     timer_at: float = 0.0
+    #: Sources to push at the end of this loop pass (a callback is scheduled when not empty).
+    pushing: list[AckSource] = field(default_factory=list)
 
     def wait(self, acks: list[Ack], then: Callable[[], None]) -> None:
         """Call ``then`` (on the loop) once every one of ``acks`` is settled, at the
@@ -90,6 +96,10 @@ class AckWaiter:
                 loop.add_reader(fd, self._readable, ack.source)
                 self.watched[fd] = ack.source
                 ack.source.watch(self._release)
+            if not ack.settled and ack.source not in self.pushing:
+                if not self.pushing:
+                    loop.call_soon(self._push)  # after the callbacks this pass already holds
+                self.pushing.append(ack.source)
         first = min((ack.deadline for ack in acks if not ack.settled), default=None)
         # Deadlines only grow (a write's bound starts when it is made), so one timer, at
         # the earliest, serves every wait until it fires: no timer is set per call.
@@ -109,6 +119,12 @@ class AckWaiter:
         self.waiting = [item for item in self.waiting if item not in ready]
         for item in ready:
             item.then()
+
+    def _push(self) -> None:
+        sources, self.pushing = self.pushing, []
+        for source in sources:
+            source.push()
+        self.check()  # a failed send settles its acks
 
     def _readable(self, source: AckSource) -> None:
         source.receive()

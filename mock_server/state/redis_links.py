@@ -180,13 +180,14 @@ class JournalWriter:
 
     - without one (the app runs in a thread of its own, or under the test client), the
       reply is read here, before :meth:`record` returns, as it always was;
-    - with one (the app runs on the server front's event loop), the entry is sent and an
-      :class:`Ack` is left in the list; the front reads the reply when the socket is
-      readable (:meth:`receive`) and only then sends the answer, serving its other
-      connections meanwhile. While one batch of entries waits for its reply, further
-      entries are queued and go out together as one command once that reply is read (a
-      group commit: under load a worker sends one command per round trip, not one per
-      call, and ``redis-server`` wakes once for all of them).
+    - with one (the app runs on the server front's event loop), the entry is queued and an
+      :class:`Ack` is left in the list. The front asks for the queue to be sent at the end
+      of its loop pass (:meth:`push`: the entries of every call that pass ran, as one
+      command), reads the reply when the socket is readable (:meth:`receive`) and only
+      then sends the answers, serving its other connections meanwhile. While one batch
+      waits for its reply, further entries stay queued and go out together once that
+      reply is read (a group commit: under load a worker sends one command per round
+      trip, not one per call, and ``redis-server`` wakes once for all of them).
 
     Each failed entry is counted in :attr:`dropped`: an error reply, or a connection that
     broke or stayed silent past the bound before the reply was read (such an entry may have
@@ -235,10 +236,10 @@ class JournalWriter:
         self.dropped = 0
 
     def record(self, line: str, acks: list[Ack] | None = None) -> None:
-        """Write one entry; never raises. Without ``acks``, read Redis's reply to it before
-        returning (bounded by the socket timeout). With ``acks``, send it (or queue it
-        behind the batch already out) and leave its ack in the list for the caller to wait
-        for.
+        """Write one entry; never raises. Without ``acks``, send it and read Redis's reply
+        before returning (bounded by the socket timeout). With ``acks``, queue it (sent by
+        :meth:`push` or behind the batch already out) and leave its ack in the list for
+        the caller to wait for.
 
         Why a client that got its answer finds its call in ``GET /__mock/requests`` on any
         worker or instance: the answer leaves only once Redis's reply to the command that
@@ -259,9 +260,9 @@ class JournalWriter:
                     self._collect()
                     return
                 ack = self._queue(line)
-                if not self._batches or len(self._queued) >= MAX_BATCH:
+                if len(self._queued) >= MAX_BATCH:
                     self._send_queued()
-                acks.append(ack)
+                acks.append(ack)  # sent by push() at the end of the loop pass, or after the batch out
             except LINK_ERRORS as error:
                 self._fail(error)
 
@@ -307,6 +308,18 @@ class JournalWriter:
                     self._take(sock.recv(RECV_BYTES))
                 if self._queued and not self._batches:
                     self._send_queued()
+            except LINK_ERRORS as error:
+                self._fail(error)
+
+    def push(self) -> None:
+        """The loop pass ends: send the queued entries unless a batch is out (they then go
+        when its reply is read)."""
+        with self._lock:
+            connection = self._connection
+            if connection is None or self._pid != os.getpid() or not self._queued or self._batches:
+                return
+            try:
+                self._send_queued()
             except LINK_ERRORS as error:
                 self._fail(error)
 
