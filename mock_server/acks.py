@@ -113,10 +113,13 @@ class AckWaiter:
         every pending reply)."""
         if not self.waiting:
             return
-        ready = [item for item in self.waiting if all(ack.settled for ack in item.acks)]
+        ready: list[_Waiting] = []
+        still: list[_Waiting] = []
+        for item in self.waiting:
+            (ready if all(ack.settled for ack in item.acks) else still).append(item)
         if not ready:
             return
-        self.waiting = [item for item in self.waiting if item not in ready]
+        self.waiting = still
         for item in ready:
             item.then()
 

@@ -10,12 +10,15 @@ scheduled while the worker sleeps. Now a call waits for one, its journal entry's
   one subscribed connection and, on each call, only asks its socket (``poll``, no thread,
   never blocking) whether anything arrived. The documents are read again only when a
   message came, when the subscription broke, and once a second as a safety net.
-- :class:`JournalWriter`: each entry is written to this process's own connection as one
-  hand-encoded command and its reply is read before the call answers. Writing without
-  waiting was tried and measured faster, but it made "a client that got its answer finds
-  its call in the journal" depend on the order in which Redis reads two connections: a
-  CI run under load saw a query on another connection served before an entry already
-  handed to the kernel. A mock's journal is what a frontend test asserts on, so it waits.
+- :class:`JournalWriter`: entries are written to this process's own connection as
+  hand-encoded script calls, and a call answers only after the reply to its entry was
+  read. Answering without that reply was tried and measured faster, but it made "a client
+  that got its answer finds its call in the journal" depend on the order in which Redis
+  reads two connections: a CI run under load saw a query on another connection served
+  before an entry already handed to the kernel. A mock's journal is what a frontend test
+  asserts on, so the answer waits. On the server front's loop it waits there, not in the
+  app (:mod:`mock_server.acks`), so the worker serves other connections meanwhile and the
+  entries of calls finishing together share one command.
 
 The consistency each one keeps is argued where it is built (``RedisStore._store`` for
 settings, :meth:`JournalWriter.record` for the journal).
