@@ -34,6 +34,7 @@ from werkzeug.exceptions import ClientDisconnected
 from facematch_contract.operation import CORRELATION_HEADER, OPERATION_PATH
 from facematch_contract.timestamps import utc_timestamp
 
+from .acks import ACKS_KEY
 from .answer import build
 from .auth import LEEWAY_SECONDS, Authenticator, in_process
 from .context import MockContext
@@ -218,7 +219,9 @@ class Operation:
         if steering is None:
             steering = state.steering = self.refusal_steering(state.call)
         if not state.replayed:
-            self.ctx.state.record(_entry(self.ctx, response.status_code, state))
+            # On the server front's loop the store may leave an ack for the front to wait
+            # for instead of waiting here (mock_server/acks.py); elsewhere there is no list.
+            self.ctx.state.record(_entry(self.ctx, response.status_code, state), request.environ.get(ACKS_KEY))
         return _hand_over(response, steering, self.rng)
 
 

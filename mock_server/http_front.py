@@ -48,6 +48,7 @@ import h11
 
 from facematch_contract.operation import CORRELATION_HEADER as OPERATION_CORRELATION_HEADER
 
+from .acks import ACKS_KEY, Ack, AckWaiter
 from .errors import ApiError, ErrorKind
 from .faults import DELAY_KEY, FRONT_KEY, SOCKET_FAULT_KEY, Fault, SocketFault
 
@@ -135,6 +136,8 @@ class Front:
     #: ``https`` when the sockets are wrapped in TLS (mock_server/tls.py).
     scheme: str = "http"
     connections: set[HttpConnection] = field(default_factory=set)
+    #: Answers held until the store confirms their writes (only when the app runs on the loop).
+    acks: AckWaiter = field(default_factory=AckWaiter)
     #: Body bytes this worker holds for requests still arriving, and the connections
     #: paused because that total reached ``limits.max_buffered_bytes`` (oldest first).
     buffered: int = 0
@@ -381,7 +384,20 @@ class HttpConnection(asyncio.Protocol):
         future.add_done_callback(lambda done: self._answer(done.result(), environ))
 
     def _run_inline(self, environ: WSGIEnvironment) -> None:
-        self._answer(run_wsgi(self.front.app, environ), environ)
+        """Run the app on the loop. A store may leave acks (mock_server/acks.py) instead of
+        waiting for its writes on the loop's thread: the answer then waits for them here,
+        while the loop serves the other connections."""
+        acks: list[Ack] = []
+        environ[ACKS_KEY] = acks
+        answer = run_wsgi(self.front.app, environ)
+        waiter = self.front.acks
+        if acks and not all(ack.settled for ack in acks):
+            self._drop_body()  # the request's bytes are not needed while the answer waits
+            waiter.wait(acks, lambda: self._answer(answer, environ))
+            return
+        self._answer(answer, environ)
+        if waiter.waiting:
+            waiter.check()  # the app may have settled others' acks (a journal query reads every reply)
 
     def _environ(self, request: h11.Request, body: IO[bytes]) -> WSGIEnvironment:
         target = request.target.decode("latin-1")

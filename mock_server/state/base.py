@@ -11,6 +11,7 @@ from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..acks import Ack
 from ..journal import JournalEntry
 from ..runtime import NO_OVERRIDES, RuntimeOverrides
 from ..sequences import Sequence
@@ -75,8 +76,11 @@ class StateStore(Protocol):
     name: str
 
     # -- the request journal
-    def record(self, entry: JournalEntry) -> None:
-        """Never raises: an entry that cannot be stored is counted as dropped."""
+    def record(self, entry: JournalEntry, acks: list[Ack] | None = None) -> None:
+        """Never raises: an entry that cannot be stored is counted as dropped. With
+        ``acks`` (the server front's, see mock_server/acks.py) a store may leave an ack
+        there instead of waiting for its write to be confirmed; the answer then waits for
+        it on the front's loop."""
 
     def requests(self, query: JournalQuery, limit: int) -> JournalPage:
         """The newest ``limit`` matching entries, oldest first."""

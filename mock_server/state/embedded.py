@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from ..acks import Ack
 from ..journal import Journal, JournalEntry
 from ..runtime import NO_OVERRIDES, RuntimeOverrides, canonical
 from ..sequences import MAX_KEYS_PER_SEQUENCE, Sequence, check_bounds, sequences_from_json
@@ -92,7 +93,8 @@ class EmbeddedStore:
         self._seen: bytes | None = None
 
     # -- journal
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry, acks: list[Ack] | None = None) -> None:
+        """Appended at once (a local file write): nothing is left to wait for."""
         if self.journal is not None:
             self.journal.record(entry)
 

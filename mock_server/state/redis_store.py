@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
+from ..acks import Ack
 from ..journal import JournalEntry
 from ..runtime import NO_OVERRIDES, RuntimeOverrides, canonical
 from ..sequences import MAX_KEYS_PER_SEQUENCE, Sequence, check_bounds, sequences_from_json
@@ -53,15 +54,30 @@ TIMEOUT_S = 0.5
 #: (a subscription that died silently, e.g. behind a dropped NAT entry, is then noticed).
 REVALIDATE_S = 1.0
 
-#: KEYS: journal list, its byte counter; ARGV: entry, entry limit, byte limit.
+#: KEYS: journal list, its byte counter; ARGV: entry limit, byte limit, then entries, oldest first.
+#: One call pushes a batch, then drops the oldest entries past the count bound in one
+#: ``RPOP key N`` and past the byte bound one by one; returns the entries kept.
 _RECORD = """
-redis.call('LPUSH', KEYS[1], ARGV[1])
-local bytes = redis.call('INCRBY', KEYS[2], string.len(ARGV[1]))
-local count = redis.call('LLEN', KEYS[1])
-while count > 0 and (count > tonumber(ARGV[2]) or bytes > tonumber(ARGV[3])) do
-  local old = redis.call('RPOP', KEYS[1])
-  bytes = redis.call('DECRBY', KEYS[2], string.len(old))
+local size = 0
+for i = 3, #ARGV do
+  size = size + string.len(ARGV[i])
+end
+local count = redis.call('LPUSH', KEYS[1], unpack(ARGV, 3))
+local bytes = redis.call('INCRBY', KEYS[2], size)
+local limit, max_bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local freed = 0
+if count > limit then
+  for _, old in ipairs(redis.call('RPOP', KEYS[1], count - limit)) do
+    freed = freed + string.len(old)
+  end
+  count = limit
+end
+while count > 0 and bytes - freed > max_bytes do
+  freed = freed + string.len(redis.call('RPOP', KEYS[1]))
   count = count - 1
+end
+if freed > 0 then
+  redis.call('DECRBY', KEYS[2], freed)
 end
 return count
 """
@@ -129,6 +145,7 @@ class RedisStore:
             self.key("journal:dropped"),
             (journal_limit, journal_max_bytes),
             self.name,
+            TIMEOUT_S,
         )
 
     def key(self, name: str) -> str:
@@ -149,9 +166,9 @@ class RedisStore:
             raise StoreUnavailable(f"state store {self.name} failed: {type(error).__name__}") from None
 
     # -- journal
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry, acks: list[Ack] | None = None) -> None:
         if self.journaling:
-            self._writer.record(entry.json_line())
+            self._writer.record(entry.json_line(), acks)
 
     def _entries(self) -> tuple[list[JournalEntry], int]:
         self._writer.flush()
