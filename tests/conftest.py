@@ -34,17 +34,23 @@ SERVER_MODULES = {"test_state_redis.py"}
 LONGEST_FIRST = (
     "test_kit_vendors.py",
     "test_distribution.py",
-    "test_kit_broken_servers.py",
-    "test_real_models.py",
     "test_playground_browser.py",
-    "test_proxy.py",
+    "test_kit_broken_servers.py",
     "test_real_mode_http.py",
     "test_typescript_client.py",
     "test_kit_mock.py",
+    "test_proxy.py",
+    "test_bulk_server.py",
     "test_kit_verdicts.py",
+    "test_real_models.py",
+    "test_redis_acks.py",
+    "test_tls.py",
+    "test_bulk_cli.py",
     "test_code_health.py",
+    "test_contract_for_clients.py",
     "test_hostile_http.py",
-    "test_dlib_resnet.py",
+    "test_faults_http.py",
+    "test_state_redis.py",
 )
 
 
