@@ -1,9 +1,10 @@
 """No failure mode of the kit reads as PASS: each gets ERROR (exit 3), its cause first, and
 every report file is still written, with the JUnit file red.
 
-The kit runs as a vendor runs it: ``facematch check`` in a subprocess, from an empty folder,
-against real servers on free ports (the mock; a server that answers nothing; a proxy that
-makes the mock never detect a spoof).
+The kit runs as a vendor runs it: ``facematch check`` in its own process (forked from one
+with the kit imported: tests/kit_process.py), from an empty folder, against real servers
+on free ports (the mock; a server that answers nothing; a proxy that makes the mock never
+detect a spoof). The pytest entry point runs as a plain subprocess.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 import requests
 
+from . import kit_process
 from .kit_commands import PLUGIN_ARGS, check_command, report_options
 from .live import free_port
 
@@ -48,7 +50,7 @@ def check(base_url: str, folder: Path, *extra: str) -> Outcome:
         *report_options(Path("out")),
         *extra,
     ]
-    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600)
+    done = kit_process.run(command, folder, timeout=600)
     out = folder / "out"
     return Outcome(
         done.returncode,
