@@ -153,13 +153,13 @@ def test_one_photo_mode(real_url: str, auth: dict[str, str]) -> None:
     assert body["image1"]["result"] == "real"
 
 
-@pytest.mark.parametrize("profile", ["contract", "semantic"])
-def test_the_contract_kit_passes_real_mode(profile: str, real_url: str, tmp_path: Path) -> None:
-    """The kit's contract and semantic profiles hold for real mode (fewer generated
-    examples than against the mock: every real request runs the models)."""
+def test_the_contract_kit_passes_real_mode(real_url: str, tmp_path: Path) -> None:
+    """The kit's semantic profile holds for real mode: every rule of the contract profile
+    (it includes them) and what a working face service must do with the fixture photos
+    (fewer generated examples than against the mock: every real request runs the models)."""
     from .test_kit_mock import facematch_check
 
-    done = facematch_check(real_url, tmp_path, "--profile", profile, "--max-examples", "6")
+    done = facematch_check(real_url, tmp_path, "--profile", "semantic", "--max-examples", "6")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     report = (tmp_path / "report.md").read_text()
-    assert "**Verdict: PASS**" in report
+    assert "**Verdict: PASS**" in report and "100% (15 of 15 rules hold)" in report
