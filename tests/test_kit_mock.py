@@ -55,7 +55,7 @@ def test_contract_profile_passes(mock_url: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("profile", ["semantic", "golden"])
 def test_richer_profiles_pass_against_the_mock(profile: str, mock_url: str, tmp_path: Path) -> None:
-    done = facematch_check(mock_url, tmp_path, "--profile", profile, "--max-examples", "20")
+    done = facematch_check(mock_url, tmp_path, "--profile", profile, "--max-examples", "10")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert_clean_reports(tmp_path, profile)
     report = (tmp_path / "report.md").read_text()
@@ -80,7 +80,7 @@ def test_pytest_entry_point_with_an_explicit_token(mock_url: str, token: str, tm
         "--facematch-token",
         token,
         "--facematch-max-examples",
-        "10",
+        "3",
         "--facematch-report",
         str(tmp_path / "report.md"),
         "--facematch-junit",
