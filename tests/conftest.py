@@ -16,6 +16,7 @@ from mock_server.config import Settings
 from . import live
 from .client import in_process_url
 from .live import ROOT, start_server
+from .redis_server import RedisServer
 
 FIXTURES = ROOT / "fixtures"
 
@@ -67,6 +68,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     live.SERVER_TEST_RUNNING = item.get_closest_marker("server") is not None
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a free port, one per test module that asks for it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -86,16 +85,6 @@ class StallingProxy:
     def close(self) -> None:
         self._stopping = True
         self._listener.close()
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def call(session: requests.Session, url: str, token: str, correlation: str) -> requests.Response:

@@ -31,16 +31,6 @@ TIMEOUT = 15
 
 
 @pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def sequences_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("flows") / "flows.yaml"
     path.write_text("sequences:\n  - name: fake-then-real\n    steps: [{example: one_image_fake}, normal]\n")
