@@ -14,9 +14,13 @@ from pathlib import Path
 PLUGIN_ARGS = ("-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q")
 
 
+#: ``facematch`` as the tests run it: this interpreter, the package's ``__main__``.
+FACEMATCH = (sys.executable, "-m", "facematch")
+
+
 def check_command(base_url: str, *options: str) -> list[str]:
     """``facematch check --base-url URL OPTIONS``, run by this interpreter."""
-    return [sys.executable, "-m", "facematch", "check", "--base-url", base_url, *options]
+    return [*FACEMATCH, "check", "--base-url", base_url, *options]
 
 
 def report_options(folder: Path) -> list[str]:

@@ -22,10 +22,10 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .kit_commands import FACEMATCH
+
 #: What the fork server imports before it forks the first run.
 PRELOAD = ["tests.kit_preload"]
-#: The command's head as kit_commands.check_command writes it.
-_HEAD = [sys.executable, "-m", "facematch"]
 
 _lock = threading.Lock()
 _context: multiprocessing.context.ForkServerContext | None = None
@@ -50,8 +50,10 @@ def _child(arguments: list[str], cwd: str, out: str, err: str) -> None:
         os.close(handle)
     sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    sys.argv = [str(Path(__file__).resolve().parents[1] / "facematch" / "__main__.py"), *arguments]
+    import facematch
     from facematch.cli import main
+
+    sys.argv = [str(Path(facematch.__file__).parent / "__main__.py"), *arguments]  # as ``-m`` sets it
 
     try:
         code = main(arguments)
@@ -64,9 +66,9 @@ def _child(arguments: list[str], cwd: str, out: str, err: str) -> None:
 
 def run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run ``python -m facematch ...`` (as ``check_command`` builds it) as a forked kit process."""
-    if command[: len(_HEAD)] != _HEAD:
+    if tuple(command[: len(FACEMATCH)]) != FACEMATCH:
         raise ValueError(f"not a facematch command line: {command[:3]}")
-    arguments = command[len(_HEAD) :]
+    arguments = command[len(FACEMATCH) :]
     with tempfile.TemporaryDirectory(prefix="kit-run-") as folder:
         out, err = os.path.join(folder, "stdout"), os.path.join(folder, "stderr")
         process = _fork_server().Process(target=_child, args=(arguments, str(cwd), out, err), daemon=False)
